@@ -1,0 +1,80 @@
+/**
+ * The one error hierarchy of envkeep. Every error the library throws is a {@link SecretsError};
+ * `code` is stable and meant for programs, `message` for people. No message ever contains a
+ * secret value: messages name secrets, environments and keys only.
+ */
+
+/** Stable machine-readable error codes. */
+export type SecretsErrorCode =
+  | "INVALID"
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "CONFLICT"
+  | "INTEGRITY"
+  | "STORE_UNAVAILABLE";
+
+/** Base class of every envkeep error. */
+export class SecretsError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: SecretsErrorCode;
+
+  constructor(code: SecretsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: a name, key, value, option or master key that breaks a rule. Nothing was stored. */
+export class InvalidError extends SecretsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("INVALID", message, options);
+  }
+}
+
+/** A named secret, or a required key of one, does not exist. */
+export class NotFoundError extends SecretsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("NOT_FOUND", message, options);
+  }
+}
+
+/** `create` with `ifExists: "fail"` found a secret of that name already. */
+export class AlreadyExistsError extends SecretsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ALREADY_EXISTS", message, options);
+  }
+}
+
+/** A check-and-set (`ifVersion`) saw another version than expected. */
+export class ConflictError extends SecretsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CONFLICT", message, options);
+  }
+}
+
+/**
+ * A stored record failed authentication: tampered, truncated, moved to another identity, or
+ * sealed under a master key this manager does not hold. Other secrets stay readable.
+ */
+export class IntegrityError extends SecretsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("INTEGRITY", message, options);
+  }
+}
+
+/** The storage backend failed or could not be reached; the backend's error is `cause`. */
+export class StoreError extends SecretsError {
+  /** Name of the store that failed (`"sqlite"`, `"redis"`, …). */
+  readonly store: string;
+
+  constructor(store: string, message: string, options?: { cause?: unknown }) {
+    super("STORE_UNAVAILABLE", `[${store}] ${message}`, options);
+    this.store = store;
+  }
+}
+
+/** True when `error` is an envkeep error (of any subclass). */
+export function isSecretsError(error: unknown): error is SecretsError {
+  return error instanceof SecretsError;
+}

@@ -1,0 +1,564 @@
+import { Keyring, type KeyringOptions } from "./crypto/keyring.js";
+import { openRecord, rewrapRecord, sealedKeyId, sealRecord } from "./crypto/sealed-record.js";
+import { resolveEnvironment, resolveWorkspace } from "./environment.js";
+import {
+  AlreadyExistsError,
+  ConflictError,
+  IntegrityError,
+  InvalidError,
+  NotFoundError,
+  SecretsError,
+  StoreError,
+} from "./errors.js";
+import { newSecretId } from "./ids.js";
+import { type SecretInfo, toSecretInfo } from "./info.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { applyChanges, mergeLayers } from "./merge.js";
+import { backoff, MAX_WRITE_ATTEMPTS } from "./retry.js";
+import { loadSecret, type NamedSecretSource, Secret } from "./secret.js";
+import type { ListCursor, SecretRef, SecretScope, SecretStore, StoredRecord } from "./store.js";
+import {
+  assertEntries,
+  assertKey,
+  assertSecretName,
+  assertWithinLimits,
+  normalizeChanges,
+  normalizeListOptions,
+  type SecretLimits,
+} from "./validation/validate.js";
+
+/** Options of {@link SecretManager}. */
+export interface SecretManagerOptions extends KeyringOptions {
+  /** Where sealed records live: `memoryStore()`, `sqliteStore({ path })`, `redisStore({ url })`… */
+  store: SecretStore;
+  /** Workspace of every call. @default process.env.ENVKEEP_WORKSPACE ?? "default" */
+  workspace?: string;
+  /** Default environment of calls that name none. @default process.env.ENVKEEP_ENVIRONMENT ?? "main" */
+  environment?: string;
+  /** Recorded as `createdBy` / `updatedBy` on the secrets this manager writes. @default undefined */
+  actor?: string;
+  /** Per-secret size limits. @default { maxKeys: 1000, maxBytes: 1048576 } */
+  limits?: SecretLimits;
+}
+
+/** What `create` does when the name is taken. */
+export type IfExists = "fail" | "skip" | "overwrite";
+
+/** Options of {@link SecretManager.create}. */
+export interface CreateOptions {
+  /** @default the manager's environment */
+  environment?: string;
+  /**
+   * `"fail"` throws `AlreadyExistsError`; `"skip"` keeps the stored secret and returns its info;
+   * `"overwrite"` replaces the whole contents (keeps `secretId`/`createdAt`, bumps `version`).
+   * @default "fail"
+   */
+  ifExists?: IfExists;
+  /** Modal's `allow_existing`: `true` means `ifExists: "skip"`. @default false */
+  allowExisting?: boolean;
+}
+
+/** Options of {@link SecretManager.list}. */
+export interface ListOptions {
+  /** @default the manager's environment */
+  environment?: string;
+  /** Return at most this many (a non-negative integer). @default all */
+  maxObjects?: number;
+  /** Only secrets created strictly before this time (a `Date` or an ISO 8601 string). */
+  createdBefore?: Date | string;
+}
+
+/** Options of {@link SecretManager.update}. */
+export interface UpdateOptions {
+  /** @default the manager's environment */
+  environment?: string;
+  /** Check-and-set: apply only if the stored version is this one, else `ConflictError`. */
+  ifVersion?: number;
+}
+
+/** Options of {@link SecretManager.delete}. */
+export interface DeleteOptions {
+  /** @default the manager's environment */
+  environment?: string;
+  /** Do nothing (instead of `NotFoundError`) when the secret does not exist. @default false */
+  allowMissing?: boolean;
+}
+
+/** Options of {@link SecretManager.fromName}. */
+export interface FromNameOptions {
+  /** @default the manager's environment */
+  environment?: string;
+  /** Keys the secret must hold; a missing one is a `NotFoundError` at hydration. @default [] */
+  requiredKeys?: readonly string[];
+}
+
+/** Options of {@link SecretManager.resolve}. */
+export interface ResolveOptions {
+  /** Plain variables applied after every secret (they win). @default {} */
+  env?: Record<string, string>;
+}
+
+/** Progress of {@link SecretManager.rotate}. */
+export interface RotationProgress {
+  /** Secrets examined so far. */
+  done: number;
+  /** Secrets to examine (as counted at the start; grows if secrets are added meanwhile). */
+  total: number;
+  /** The secret just examined. */
+  environment: string;
+  name: string;
+}
+
+/** Options of {@link SecretManager.rotate}. */
+export interface RotateOptions {
+  /** Rotate only this environment. @default every environment of the workspace */
+  environment?: string;
+  /** Called after each secret. */
+  onProgress?: (progress: RotationProgress) => void;
+  /** Records read per store page. @default 200 */
+  pageSize?: number;
+}
+
+/** Outcome of {@link SecretManager.rotate}. */
+export interface RotationReport {
+  /** Secrets examined. */
+  total: number;
+  /** Secrets re-wrapped under the primary key by this run. */
+  rewrapped: number;
+  /** Secrets already under the primary key. */
+  alreadyCurrent: number;
+  /** Secrets that could not be opened (corrupt, or under a key not held); left untouched. */
+  failed: { environment: string; name: string; code: string; message: string }[];
+  /** Id of the primary key everything is now wrapped under. */
+  keyId: string;
+}
+
+const DEFAULT_ROTATION_PAGE = 200;
+
+/**
+ * Keeps named, encrypted secrets in one workspace of a store, and resolves secrets into
+ * environments for the code a host runs.
+ *
+ * @example
+ * ```ts
+ * import { SecretManager, Secret } from "@envkeep/core";
+ * import { memoryStore } from "@envkeep/store-memory";
+ *
+ * const secrets = new SecretManager({ store: memoryStore(), masterKey: process.env.KEY, environment: "dev" });
+ * await secrets.create("api-keys", { API_KEY: "sk-1" });
+ * const env = await secrets.resolve([secrets.fromName("api-keys"), Secret.fromObject({ A: "1" })]);
+ * ```
+ */
+export class SecretManager {
+  /** The store this manager writes to. */
+  readonly store: SecretStore;
+  /** The workspace of every call. */
+  readonly workspace: string;
+  /** The manager's default environment, if it was given one. */
+  readonly environment: string | undefined;
+  /** Recorded as `createdBy` / `updatedBy`. */
+  readonly actor: string | undefined;
+  readonly #keyring: Keyring;
+  readonly #limits: SecretLimits;
+  readonly #locks = new KeyedLock();
+  readonly #named: NamedSecretSource;
+
+  /**
+   * @throws {InvalidError} when no master key is given or set in the environment, when a key is
+   * malformed, or when the workspace or environment name is invalid.
+   */
+  constructor(options: SecretManagerOptions) {
+    if (!options || typeof options !== "object" || !options.store) {
+      throw new InvalidError("SecretManager needs a store, e.g. { store: memoryStore() }");
+    }
+    this.store = options.store;
+    this.workspace = resolveWorkspace(options.workspace);
+    if (options.environment !== undefined) resolveEnvironment(options.environment, undefined);
+    this.environment = options.environment;
+    this.actor = options.actor;
+    this.#limits = { ...options.limits };
+    this.#keyring = Keyring.fromOptions(options);
+    this.#named = {
+      read: (name, environment) => this.#readNamed(name, environment),
+      info: (name, environment) => this.info(name, { environment }),
+      update: (name, changes, opts) => this.update(name, changes, opts),
+    };
+  }
+
+  /** Id of the master key that seals new writes (not secret). */
+  get primaryKeyId(): string {
+    return this.#keyring.primary.id;
+  }
+
+  /**
+   * Creates a named secret.
+   *
+   * @example
+   * ```ts
+   * await secrets.create("db", { PGPASSWORD: "…" }, { environment: "prod", ifExists: "fail" });
+   * ```
+   */
+  async create(
+    name: string,
+    entries: Record<string, string>,
+    options: CreateOptions = {},
+  ): Promise<SecretInfo> {
+    const ref = this.#ref(name, options.environment);
+    assertEntries(entries, `secret "${name}"`, this.#limits);
+    const ifExists = this.#ifExists(options);
+    const contents = Object.fromEntries(Object.entries(entries));
+    return this.#locks.run(this.#lockKey(ref), async () => {
+      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const fresh = this.#newRecord(ref, contents);
+        if (await this.#call(() => this.store.create(fresh))) return toSecretInfo(fresh);
+        if (ifExists === "fail") {
+          throw new AlreadyExistsError(
+            `secret "${name}" already exists in environment "${ref.environment}"`,
+          );
+        }
+        const existing = await this.#call(() => this.store.get(ref));
+        if (!existing) continue; // deleted meanwhile: try to create again
+        if (ifExists === "skip") return toSecretInfo(existing);
+        const replacement = this.#nextRecord(existing, contents);
+        if (await this.#call(() => this.store.replace(replacement, existing.version))) {
+          return toSecretInfo(replacement);
+        }
+        await backoff(attempt);
+      }
+      throw new ConflictError(
+        `secret "${name}" kept changing; gave up after ${MAX_WRITE_ATTEMPTS} attempts`,
+      );
+    });
+  }
+
+  /**
+   * Lists secrets of one environment, newest first (ties by name), without values.
+   *
+   * @example
+   * ```ts
+   * const recent = await secrets.list({ maxObjects: 10, createdBefore: "2026-01-01" });
+   * ```
+   */
+  async list(options: ListOptions = {}): Promise<SecretInfo[]> {
+    const { maxObjects, createdBefore } = normalizeListOptions(options);
+    const scope = this.#scope(options.environment);
+    if (maxObjects === 0) return [];
+    const records = await this.#call(() =>
+      this.store.list(scope, {
+        ...(maxObjects === undefined ? {} : { limit: maxObjects }),
+        ...(createdBefore === undefined ? {} : { before: { createdAt: createdBefore } }),
+      }),
+    );
+    return records.map(toSecretInfo);
+  }
+
+  /**
+   * Deletes a named secret, irreversibly.
+   *
+   * @example
+   * ```ts
+   * await secrets.delete("old-credentials", { allowMissing: true });
+   * ```
+   */
+  async delete(name: string, options: DeleteOptions = {}): Promise<void> {
+    const ref = this.#ref(name, options.environment);
+    const removed = await this.#locks.run(this.#lockKey(ref), () =>
+      this.#call(() => this.store.delete(ref)),
+    );
+    if (!removed && !options.allowMissing) throw this.#notFound(ref);
+  }
+
+  /**
+   * Merges changes into a named secret like `dict.update`: a string sets a key, `null` removes
+   * it, `undefined` is ignored. Concurrent updates from any number of processes never lose a
+   * change; with `ifVersion` it is a check-and-set (`ConflictError` when stale). An update that
+   * changes nothing keeps the version.
+   *
+   * @example
+   * ```ts
+   * await secrets.update("api-keys", { API_KEY: "sk-2", OLD_KEY: null }, { ifVersion: 1 });
+   * ```
+   */
+  async update(
+    name: string,
+    changes: Record<string, string | null | undefined>,
+    options: UpdateOptions = {},
+  ): Promise<SecretInfo> {
+    const ref = this.#ref(name, options.environment);
+    const normalized = normalizeChanges(changes, `update of secret "${name}"`);
+    const { ifVersion } = options;
+    if (ifVersion !== undefined && !(Number.isInteger(ifVersion) && ifVersion >= 1)) {
+      throw new InvalidError("invalid ifVersion: expected a positive integer");
+    }
+    return this.#locks.run(this.#lockKey(ref), async () => {
+      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const current = await this.#call(() => this.store.get(ref));
+        if (!current) throw this.#notFound(ref);
+        if (ifVersion !== undefined && current.version !== ifVersion) {
+          throw this.#stale(ref, ifVersion, current.version);
+        }
+        const next = applyChanges(this.#open(current), normalized);
+        if (!next) return toSecretInfo(current);
+        assertWithinLimits(next, `secret "${name}"`, this.#limits);
+        const replacement = this.#nextRecord(current, next);
+        if (await this.#call(() => this.store.replace(replacement, current.version))) {
+          return toSecretInfo(replacement);
+        }
+        await backoff(attempt);
+      }
+      throw new ConflictError(
+        `secret "${name}" kept changing; gave up after ${MAX_WRITE_ATTEMPTS} attempts`,
+      );
+    });
+  }
+
+  /**
+   * Metadata of a named secret (never values).
+   *
+   * @example
+   * ```ts
+   * const { version, keys, updatedAt } = await secrets.info("api-keys");
+   * ```
+   */
+  async info(name: string, options: { environment?: string } = {}): Promise<SecretInfo> {
+    const ref = this.#ref(name, options.environment);
+    const record = await this.#call(() => this.store.get(ref));
+    if (!record) throw this.#notFound(ref);
+    return toSecretInfo(record);
+  }
+
+  /**
+   * A lazy handle to a named secret. Nothing is read until it is hydrated (by `hydrate()`, or by
+   * `resolve`). Each `resolve` reads the current contents, so an update takes effect at once.
+   *
+   * @example
+   * ```ts
+   * const db = secrets.fromName("db", { requiredKeys: ["PGPASSWORD"] });
+   * const env = await secrets.resolve([db]);
+   * ```
+   */
+  fromName(name: string, options: FromNameOptions = {}): Secret {
+    const ref = this.#ref(name, options.environment);
+    const requiredKeys = options.requiredKeys ?? [];
+    if (!Array.isArray(requiredKeys))
+      throw new InvalidError("requiredKeys must be an array of keys");
+    for (const key of requiredKeys) assertKey(key);
+    return Secret.named(this.#named, ref.name, ref.environment, requiredKeys);
+  }
+
+  /**
+   * Merges secrets into one environment record: applied in order, the later one wins, `env`
+   * last. Named secrets are read (in parallel) at the time of the call.
+   *
+   * @example
+   * ```ts
+   * const env = await secrets.resolve([secrets.fromName("api-keys"), Secret.fromObject({ A: "1" })], {
+   *   env: { PORT: "8080" },
+   * });
+   * ```
+   */
+  async resolve(
+    secrets: readonly Secret[],
+    options: ResolveOptions = {},
+  ): Promise<Record<string, string>> {
+    if (!Array.isArray(secrets))
+      throw new InvalidError("resolve expects an array of Secret handles");
+    const extra = options.env ?? {};
+    assertEntries(extra, "env option");
+    for (const secret of secrets) {
+      if (!(secret instanceof Secret)) throw new InvalidError("resolve expects Secret handles");
+    }
+    const loaded = await Promise.all(secrets.map((secret) => loadSecret(secret)));
+    return mergeLayers([...loaded.map((layer) => layer.entries), extra]);
+  }
+
+  /**
+   * Re-wraps every secret of the workspace (or of one environment) under the primary master key.
+   * Safe while other processes read and write: each secret is rewritten by compare-and-set and a
+   * concurrent update is never lost. Resumable: secrets already under the primary key are
+   * skipped, so running it again finishes an interrupted run. Afterwards the old keys can be
+   * dropped from the keyring.
+   *
+   * @example
+   * ```ts
+   * const secrets = new SecretManager({ store, keyring: [newKey, oldKey] });
+   * const report = await secrets.rotate({ onProgress: ({ done, total }) => bar.update(done / total) });
+   * // report.failed is empty → start with { masterKey: newKey } from now on
+   * ```
+   */
+  async rotate(options: RotateOptions = {}): Promise<RotationReport> {
+    const pageSize = options.pageSize ?? DEFAULT_ROTATION_PAGE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) {
+      throw new InvalidError("invalid pageSize: expected a positive integer");
+    }
+    const environments =
+      options.environment === undefined
+        ? (await this.#call(() => this.store.environments(this.workspace))).sort()
+        : [resolveEnvironment(options.environment, undefined)];
+    const scopes = environments.map((environment) => ({ workspace: this.workspace, environment }));
+    let total = 0;
+    for (const scope of scopes) total += await this.#call(() => this.store.count(scope));
+    const report: RotationReport = {
+      total: 0,
+      rewrapped: 0,
+      alreadyCurrent: 0,
+      failed: [],
+      keyId: this.primaryKeyId,
+    };
+    let done = 0;
+    for (const scope of scopes) {
+      let before: ListCursor | undefined;
+      for (;;) {
+        const page = await this.#call(() =>
+          this.store.list(scope, { limit: pageSize, ...(before ? { before } : {}) }),
+        );
+        for (const record of page) {
+          const outcome = await this.#rewrap(record);
+          if (outcome === "rewrapped") report.rewrapped++;
+          else if (outcome === "current") report.alreadyCurrent++;
+          else if (outcome instanceof SecretsError) {
+            report.failed.push({
+              environment: record.environment,
+              name: record.name,
+              code: outcome.code,
+              message: outcome.message,
+            });
+          }
+          done++;
+          total = Math.max(total, done);
+          options.onProgress?.({ done, total, environment: record.environment, name: record.name });
+        }
+        const last = page[page.length - 1];
+        if (!last || page.length < pageSize) break;
+        before = { createdAt: last.createdAt, name: last.name };
+      }
+    }
+    report.total = done;
+    return report;
+  }
+
+  /** Closes the store. */
+  async close(): Promise<void> {
+    await this.#call(() => this.store.close());
+  }
+
+  /** Names, never values. */
+  toString(): string {
+    return `SecretManager(store=${this.store.name}, workspace=${this.workspace})`;
+  }
+
+  async #rewrap(first: StoredRecord): Promise<"rewrapped" | "current" | "gone" | SecretsError> {
+    return this.#locks.run(this.#lockKey(first), async () => {
+      let record: StoredRecord | undefined = first;
+      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        if (!record) return "gone";
+        if (sealedKeyId(record.sealed) === this.primaryKeyId) return "current";
+        let sealed: string;
+        try {
+          sealed = rewrapRecord(record.sealed, record, record.keys, this.#keyring);
+        } catch (error) {
+          if (error instanceof IntegrityError) return error;
+          throw error;
+        }
+        const rewrapped = { ...record, sealed };
+        if (await this.#call(() => this.store.replace(rewrapped, record!.version)))
+          return "rewrapped";
+        await backoff(attempt);
+        const ref: SecretRef = record;
+        record = await this.#call(() => this.store.get(ref));
+      }
+      return new ConflictError(`secret "${first.name}" kept changing during rotation`);
+    });
+  }
+
+  async #readNamed(name: string, environment: string) {
+    const ref = this.#ref(name, environment);
+    const record = await this.#call(() => this.store.get(ref));
+    if (!record) throw this.#notFound(ref);
+    return { info: toSecretInfo(record), entries: this.#open(record) };
+  }
+
+  #open(record: StoredRecord): Record<string, string> {
+    return openRecord(record.sealed, record, record.keys, this.#keyring);
+  }
+
+  #newRecord(ref: SecretRef, entries: Record<string, string>): StoredRecord {
+    const now = Date.now();
+    const secretId = newSecretId();
+    const record: StoredRecord = {
+      workspace: ref.workspace,
+      environment: ref.environment,
+      name: ref.name,
+      secretId,
+      keys: Object.keys(entries).sort(),
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+      sealed: sealRecord({ ...ref, secretId }, entries, this.#keyring),
+    };
+    if (this.actor !== undefined) {
+      record.createdBy = this.actor;
+      record.updatedBy = this.actor;
+    }
+    return record;
+  }
+
+  /** The record that replaces `current` with new contents: same identity, next version. */
+  #nextRecord(current: StoredRecord, entries: Record<string, string>): StoredRecord {
+    const next: StoredRecord = {
+      ...current,
+      keys: Object.keys(entries).sort(),
+      updatedAt: Math.max(Date.now(), current.updatedAt),
+      version: current.version + 1,
+      sealed: sealRecord(current, entries, this.#keyring),
+    };
+    if (this.actor !== undefined) next.updatedBy = this.actor;
+    return next;
+  }
+
+  #ref(name: string, environment: string | undefined): SecretRef {
+    assertSecretName(name);
+    return { ...this.#scope(environment), name };
+  }
+
+  #scope(environment: string | undefined): SecretScope {
+    return {
+      workspace: this.workspace,
+      environment: resolveEnvironment(environment, this.environment),
+    };
+  }
+
+  #lockKey(ref: SecretRef): string {
+    return JSON.stringify([ref.workspace, ref.environment, ref.name]);
+  }
+
+  #ifExists(options: CreateOptions): IfExists {
+    const ifExists = options.ifExists ?? (options.allowExisting ? "skip" : "fail");
+    if (!["fail", "skip", "overwrite"].includes(ifExists)) {
+      throw new InvalidError(
+        `invalid ifExists ${JSON.stringify(ifExists)}: use "fail", "skip" or "overwrite"`,
+      );
+    }
+    return ifExists;
+  }
+
+  #notFound(ref: SecretRef): NotFoundError {
+    return new NotFoundError(`secret "${ref.name}" not found in environment "${ref.environment}"`);
+  }
+
+  #stale(ref: SecretRef, expected: number, actual: number): ConflictError {
+    return new ConflictError(
+      `secret "${ref.name}" is at version ${actual}, not ${expected}: re-read it and retry`,
+    );
+  }
+
+  /** Runs a store call; anything that is not already an envkeep error becomes a StoreError. */
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof SecretsError) throw error;
+      throw new StoreError(this.store.name, "store operation failed", { cause: error });
+    }
+  }
+}

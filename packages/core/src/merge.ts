@@ -1,0 +1,35 @@
+/**
+ * Merge rules. Results are built with `Object.fromEntries` so that a key such as `__proto__` is an
+ * ordinary own property and never touches a prototype.
+ */
+
+/**
+ * Applies an update like `dict.update`: a string sets a key, `null` removes it. Returns the new
+ * contents, or `undefined` when nothing would change.
+ */
+export function applyChanges(
+  current: Readonly<Record<string, string>>,
+  changes: Readonly<Record<string, string | null>>,
+): Record<string, string> | undefined {
+  const next = new Map(Object.entries(current));
+  let changed = false;
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) {
+      changed = next.delete(key) || changed;
+    } else if (next.get(key) !== value) {
+      next.set(key, value);
+      changed = true;
+    }
+  }
+  return changed ? Object.fromEntries(next) : undefined;
+}
+
+/** Layers one record over another, in order: the later layer wins on every key it holds. */
+export function mergeLayers(
+  layers: readonly Readonly<Record<string, string>>[],
+): Record<string, string> {
+  const merged = new Map<string, string>();
+  for (const layer of layers)
+    for (const [key, value] of Object.entries(layer)) merged.set(key, value);
+  return Object.fromEntries(merged);
+}

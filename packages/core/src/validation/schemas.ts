@@ -1,0 +1,68 @@
+/**
+ * The naming and size rules of envkeep, as JSON Schema 2020-12. Compiled once by `validate.ts`.
+ * Sources: Modal's `check_object_name`, `check_environment_name` and SECRET_KEYNAME_REGEX.
+ */
+
+export const MAX_NAME_LENGTH = 64;
+export const MAX_KEY_LENGTH = 16_384;
+export const MAX_VALUE_LENGTH = 32_768;
+export const DEFAULT_MAX_KEYS = 1_000;
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+export const KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+export const secretNameSchema = {
+  type: "string",
+  minLength: 1,
+  maxLength: MAX_NAME_LENGTH,
+  pattern: "^[a-zA-Z0-9._-]+$",
+  // Modal reserves `ap-` + 22 alphanumerics for object ids.
+  not: { pattern: "^ap-[a-zA-Z0-9]{22}$" },
+} as const;
+
+/** Environment and workspace names share one rule. */
+export const scopeNameSchema = {
+  type: "string",
+  minLength: 1,
+  maxLength: MAX_NAME_LENGTH,
+  pattern: "^[a-zA-Z0-9][a-zA-Z0-9._-]*$",
+  // Modal reserves `en-` (any case) for environment ids.
+  not: { pattern: "^[eE][nN]-" },
+} as const;
+
+export const keySchema = {
+  type: "string",
+  minLength: 1,
+  maxLength: MAX_KEY_LENGTH,
+  pattern: KEY_PATTERN,
+} as const;
+
+/** A secret's full contents: every key valid, every value a string within the limit. */
+export const entriesSchema = {
+  type: "object",
+  propertyNames: keySchema,
+  additionalProperties: { type: "string", maxLength: MAX_VALUE_LENGTH },
+} as const;
+
+/** An `update` change set: a string sets a key, `null` removes it. */
+export const changesSchema = {
+  type: "object",
+  propertyNames: keySchema,
+  additionalProperties: {
+    anyOf: [{ type: "string", maxLength: MAX_VALUE_LENGTH }, { type: "null" }],
+  },
+} as const;
+
+export const listOptionsSchema = {
+  type: "object",
+  properties: {
+    maxObjects: { type: "integer", minimum: 0 },
+    createdBefore: {
+      anyOf: [
+        { type: "string", format: "date-time" },
+        { type: "string", format: "date" },
+      ],
+    },
+    environment: scopeNameSchema,
+  },
+} as const;

@@ -1,0 +1,208 @@
+import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import * as ajvFormats from "ajv-formats";
+import { InvalidError } from "../errors.js";
+import {
+  changesSchema,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_KEYS,
+  entriesSchema,
+  KEY_PATTERN,
+  keySchema,
+  listOptionsSchema,
+  MAX_KEY_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_VALUE_LENGTH,
+  scopeNameSchema,
+  secretNameSchema,
+} from "./schemas.js";
+
+// ajv-formats is CommonJS; under NodeNext its plugin arrives as the namespace's `default`.
+const addFormats = ajvFormats.default as unknown as (ajv: Ajv2020, formats: string[]) => Ajv2020;
+
+// One ajv instance, every schema compiled once at module load.
+const ajv = new Ajv2020({ allErrors: false, strict: true });
+addFormats(ajv, ["date", "date-time"]);
+
+const checkSecretName = ajv.compile<string>(secretNameSchema);
+const checkScopeName = ajv.compile<string>(scopeNameSchema);
+const checkKey = ajv.compile<string>(keySchema);
+const checkEntries = ajv.compile<Record<string, string>>(entriesSchema);
+const checkChanges = ajv.compile<Record<string, string | null>>(changesSchema);
+const checkListOptions = ajv.compile(listOptionsSchema);
+
+/** Per-secret size limits. */
+export interface SecretLimits {
+  /** Most keys one secret may hold. @default 1000 */
+  maxKeys?: number;
+  /** Most bytes (UTF-8) of keys + values one secret may hold. @default 1048576 (1 MiB) */
+  maxBytes?: number;
+}
+
+/** Shortens a user-supplied name for an error message (names are never values). */
+function quote(name: unknown): string {
+  if (typeof name !== "string") return `(${typeof name})`;
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+}
+
+function fail(label: string, value: unknown, rule: string): never {
+  throw new InvalidError(`invalid ${label} ${quote(value)}: ${rule}`);
+}
+
+/** Throws unless `name` is a valid secret name. */
+export function assertSecretName(name: unknown): asserts name is string {
+  if (!checkSecretName(name)) {
+    fail(
+      "secret name",
+      name,
+      `use 1-${MAX_NAME_LENGTH} letters, digits, ".", "_" or "-" (and not an "ap-" object id)`,
+    );
+  }
+}
+
+/** Throws unless `name` is a valid environment name. */
+export function assertEnvironmentName(
+  name: unknown,
+  label = "environment name",
+): asserts name is string {
+  if (!checkScopeName(name)) {
+    fail(
+      label,
+      name,
+      `use 1-${MAX_NAME_LENGTH} letters, digits, ".", "_" or "-", starting with a letter or digit (and not "en-")`,
+    );
+  }
+}
+
+/** Throws unless `name` is a valid workspace name. */
+export function assertWorkspaceName(name: unknown): asserts name is string {
+  assertEnvironmentName(name, "workspace name");
+}
+
+/** Throws unless `key` is a valid environment-variable key. */
+export function assertKey(key: unknown): asserts key is string {
+  if (!checkKey(key)) {
+    fail("key", key, `keys match ${KEY_PATTERN} and have at most ${MAX_KEY_LENGTH} characters`);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Turns the first ajv error on an entries/changes object into a message naming the key. */
+function explainEntryError(error: ErrorObject | undefined, what: string, valueRule: string): never {
+  if (error?.keyword === "propertyNames" || error?.propertyName !== undefined) {
+    const key = error?.propertyName ?? "";
+    fail(
+      `key in ${what}`,
+      key,
+      `keys match ${KEY_PATTERN} and have at most ${MAX_KEY_LENGTH} characters`,
+    );
+  }
+  const key = decodePointer(error?.instancePath ?? "");
+  if (key !== undefined)
+    throw new InvalidError(`invalid value of key ${quote(key)} in ${what}: ${valueRule}`);
+  throw new InvalidError(`invalid ${what}: expected a plain object of KEY: value pairs`);
+}
+
+function decodePointer(path: string): string | undefined {
+  const segment = path.split("/")[1];
+  return segment === undefined ? undefined : segment.replace(/~1/g, "/").replace(/~0/g, "~");
+}
+
+/** Throws unless `entries` fits the per-secret limits (used again after a merge). */
+export function assertWithinLimits(
+  entries: Record<string, string>,
+  what: string,
+  limits: SecretLimits = {},
+): void {
+  const maxKeys = limits.maxKeys ?? DEFAULT_MAX_KEYS;
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
+  const keys = Object.keys(entries);
+  if (keys.length > maxKeys) {
+    throw new InvalidError(`${what} has ${keys.length} keys; at most ${maxKeys} are allowed`);
+  }
+  let bytes = 0;
+  for (const key of keys) bytes += Buffer.byteLength(key) + Buffer.byteLength(entries[key] ?? "");
+  if (bytes > maxBytes) {
+    throw new InvalidError(
+      `${what} holds ${bytes} bytes of keys and values; at most ${maxBytes} are allowed`,
+    );
+  }
+}
+
+/** Throws unless `entries` is a valid, within-limits set of contents. */
+export function assertEntries(
+  entries: unknown,
+  what: string,
+  limits?: SecretLimits,
+): asserts entries is Record<string, string> {
+  if (!isPlainObject(entries))
+    throw new InvalidError(`invalid ${what}: expected a plain object of KEY: value pairs`);
+  if (!checkEntries(entries)) {
+    explainEntryError(
+      checkEntries.errors?.[0],
+      what,
+      `values must be strings of at most ${MAX_VALUE_LENGTH} characters`,
+    );
+  }
+  assertWithinLimits(entries, what, limits);
+}
+
+/** Checks an update's change set; `undefined` values are dropped, as documented. */
+export function normalizeChanges(changes: unknown, what: string): Record<string, string | null> {
+  if (!isPlainObject(changes))
+    throw new InvalidError(`invalid ${what}: expected a plain object of KEY: value pairs`);
+  const defined: Record<string, string | null> = {};
+  for (const [key, value] of Object.entries(changes)) {
+    if (value !== undefined) defined[key] = value as string | null;
+  }
+  if (!checkChanges(defined)) {
+    explainEntryError(
+      checkChanges.errors?.[0],
+      what,
+      `use a string of at most ${MAX_VALUE_LENGTH} characters to set it, or null to remove it`,
+    );
+  }
+  return defined;
+}
+
+/** Validated, normalised list options. */
+export interface NormalizedListOptions {
+  maxObjects?: number;
+  createdBefore?: number;
+}
+
+/** Checks `list` options; `createdBefore` becomes ms since epoch. */
+export function normalizeListOptions(options: {
+  maxObjects?: unknown;
+  createdBefore?: unknown;
+}): NormalizedListOptions {
+  const { maxObjects, createdBefore } = options;
+  const out: NormalizedListOptions = {};
+  if (maxObjects !== undefined && maxObjects !== null) {
+    if (!checkListOptions({ maxObjects })) {
+      throw new InvalidError("invalid maxObjects: expected a non-negative integer");
+    }
+    out.maxObjects = maxObjects as number;
+  }
+  if (createdBefore !== undefined && createdBefore !== null) {
+    let time: number;
+    if (createdBefore instanceof Date) {
+      time = createdBefore.getTime();
+    } else if (typeof createdBefore === "string" && checkListOptions({ createdBefore })) {
+      time = Date.parse(createdBefore);
+    } else {
+      time = Number.NaN;
+    }
+    if (Number.isNaN(time)) {
+      throw new InvalidError(
+        "invalid createdBefore: expected a Date or an ISO 8601 date or date-time string",
+      );
+    }
+    out.createdBefore = time;
+  }
+  return out;
+}
