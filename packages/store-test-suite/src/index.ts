@@ -1,1 +1,43 @@
-export {};
+import { afterEach, beforeEach, describe } from "vitest";
+import { defineApiTests } from "./api-tests.js";
+import { defineCanaryTests } from "./canary-tests.js";
+import { defineConcurrencyTests } from "./concurrency-tests.js";
+import { createSuiteState, type StoreSuiteContext, type StoreSuiteOptions } from "./context.js";
+import { defineContractTests } from "./contract-tests.js";
+import { defineCryptoTests } from "./crypto-tests.js";
+import { testDefiner } from "./define.js";
+
+export type { StoreSuiteContext, StoreSuiteOptions } from "./context.js";
+export { uniqueName } from "./context.js";
+
+/**
+ * The envkeep store compliance suite: the `SecretStore` contract member by member, every semantic
+ * of the behaviour contract through `SecretManager`, concurrency, encryption, rotation and a
+ * canary leak check (which, with `readRaw`, also proves the backend holds no value in any form).
+ * Call it at the top level of a vitest test file.
+ *
+ * @example
+ * ```ts
+ * // packages/store-memory/test/suite.test.ts
+ * import { runStoreSuite } from "@envkeep/store-test-suite";
+ * import { memoryStore } from "../src/index.js";
+ *
+ * runStoreSuite({ name: "memory", createStore: () => memoryStore() });
+ * ```
+ */
+export function runStoreSuite(options: StoreSuiteOptions): void {
+  describe(`store compliance: ${options.name}`, () => {
+    const state = createSuiteState(options);
+    const context: StoreSuiteContext = state.context;
+    const test = testDefiner(context);
+    beforeEach(() => state.open());
+    afterEach(() => state.closeAll());
+
+    defineContractTests(context, test);
+    defineApiTests(context, test);
+    defineConcurrencyTests(context, test);
+    defineCryptoTests(context, test);
+    defineCanaryTests(context, test);
+    options.additionalTests?.(context);
+  });
+}
