@@ -56,13 +56,13 @@ export function generateMasterKey(): string {
 
 function malformed(label: string): InvalidError {
   return new InvalidError(
-    `${label} is malformed: expected an "ek1_…" key from generateMasterKey(), 32 raw bytes, or 32 bytes as base64 or hex`,
+    `${label} is malformed: expected an "ek1_…" key from generateMasterKey(), 32 raw bytes, or 32 bytes as padded base64 or hex`,
   );
 }
 
 /**
  * Parses a master key. Accepts 32 raw bytes, an `ek1_…` string (checksum verified), or 32 bytes
- * as standard base64, base64url or hex. Throws {@link InvalidError} without echoing the input.
+ * as padded standard base64 or hex. Throws {@link InvalidError} without echoing the input.
  */
 export function parseMasterKey(input: MasterKeyInput, label = "master key"): MasterKey {
   let bytes: Uint8Array | undefined;
@@ -82,8 +82,10 @@ export function parseMasterKey(input: MasterKeyInput, label = "master key"): Mas
       }
     } else if (/^[0-9a-fA-F]{64}$/.test(text)) {
       bytes = new Uint8Array(Buffer.from(text, "hex"));
-    } else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
-      bytes = new Uint8Array(Buffer.from(text.replace(/=$/, ""), "base64url"));
+    } else if (/^[A-Za-z0-9+/]{43}=$/.test(text)) {
+      // Padded standard base64 only (`openssl rand -base64 32`): an unpadded 43-character word is
+      // too easily something else.
+      bytes = new Uint8Array(Buffer.from(text, "base64"));
       if (bytes.length !== MASTER_KEY_BYTES) throw malformed(label);
     } else {
       throw malformed(label);
