@@ -76,6 +76,13 @@ describe("sealed records", () => {
     expect(() => rewrapRecord(corrupt, identity, keys, both)).toThrow(IntegrityError);
   });
 
+  it("malformed metadata is an IntegrityError, not a crash", () => {
+    const sealed = sealRecord(identity, entries, ring);
+    expect(() => openRecord(sealed, identity, undefined as never, ring)).toThrow(IntegrityError);
+    expect(() => openRecord(sealed, identity, "PGPASSWORD" as never, ring)).toThrow(IntegrityError);
+    expect(() => openRecord(42 as never, identity, keys, ring)).toThrow(IntegrityError);
+  });
+
   it("error messages name the secret and key ids, never a value", () => {
     const sealed = sealRecord(identity, entries, ring);
     const errors: Error[] = [];

@@ -164,7 +164,11 @@ export function openRecord(
       throw new IntegrityError(`${describe(identity)} is corrupt: its contents do not decode`);
     }
     const found = Object.keys(entries).sort();
-    if (found.length !== keys.length || found.some((key, i) => key !== keys[i])) {
+    if (
+      !Array.isArray(keys) ||
+      found.length !== keys.length ||
+      found.some((key, i) => key !== keys[i] || typeof entries[key] !== "string")
+    ) {
       throw new IntegrityError(
         `${describe(identity)} failed authentication: its key list does not match its contents`,
       );
