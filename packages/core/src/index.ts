@@ -26,6 +26,7 @@ export {
   type FromNameOptions,
   type IfExists,
   type ListOptions,
+  type OpenOptions,
   type ResolveOptions,
   type RotateOptions,
   type RotationProgress,
@@ -34,6 +35,12 @@ export {
   type SecretManagerOptions,
   type UpdateOptions,
 } from "./manager.js";
+export type {
+  EnvOrigin,
+  ExplainedEnv,
+  KeyExplanation,
+} from "./run/explain.js";
+export type { ProcessExit, RunOptions, SpawnedProcess, SpawnOptions } from "./run/spawn.js";
 export { Secret, type SecretOrigin } from "./secret.js";
 export type {
   ListCursor,
@@ -43,6 +50,21 @@ export type {
   SecretStore,
   StoredRecord,
 } from "./store.js";
+export {
+  DEFAULT_STORE_URL,
+  type OpenStoreOptions,
+  openStore,
+  parseStoreUrl,
+  redactStoreUrl,
+  resolveStoreUrl,
+  type StoreLocation,
+} from "./store-url.js";
+export {
+  checkSecretTemplate,
+  getSecretTemplate,
+  SECRET_TEMPLATES,
+  type SecretTemplate,
+} from "./templates.js";
 export {
   assertEnvironmentName,
   assertKey,

@@ -15,8 +15,18 @@ import { type SecretInfo, toSecretInfo } from "./info.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { applyChanges, mergeLayers } from "./merge.js";
 import { backoff, MAX_WRITE_ATTEMPTS } from "./retry.js";
+import { assertRequiredKeys, type ExplainedEnv, explainLayers } from "./run/explain.js";
+import {
+  assertCommand,
+  childEnvironment,
+  type RunOptions,
+  type SpawnedProcess,
+  type SpawnOptions,
+  spawnWithEnv,
+} from "./run/spawn.js";
 import { loadSecret, type NamedSecretSource, Secret } from "./secret.js";
 import type { ListCursor, SecretRef, SecretScope, SecretStore, StoredRecord } from "./store.js";
+import { type OpenStoreOptions, openConfiguredStore } from "./store-url.js";
 import {
   assertEntries,
   assertKey,
@@ -96,6 +106,20 @@ export interface FromNameOptions {
 export interface ResolveOptions {
   /** Plain variables applied after every secret (they win). @default {} */
   env?: Record<string, string>;
+  /**
+   * Also return, for each key, which layer supplied it and which earlier layers it overrode
+   * (names only, never values). @default false
+   */
+  explain?: boolean;
+}
+
+/** Options of {@link SecretManager.open}: those of the constructor, with a store URL allowed. */
+export interface OpenOptions extends Omit<SecretManagerOptions, "store">, OpenStoreOptions {
+  /**
+   * A store, or a store URL for `openStore` (`memory:`, `sqlite:<path>`, `redis://…`).
+   * @default process.env.ENVKEEP_STORE ?? "sqlite:./.envkeep/secrets.db"
+   */
+  store?: SecretStore | string;
 }
 
 /** Progress of {@link SecretManager.rotate}. */
@@ -183,6 +207,41 @@ export class SecretManager {
       info: (name, environment) => this.info(name, { environment }),
       update: (name, changes, opts) => this.update(name, changes, opts),
     };
+  }
+
+  /**
+   * Creates a manager whose store is given by URL (or `ENVKEEP_STORE`, or the embedded default:
+   * SQLite at `./.envkeep/secrets.db`). The master key, workspace and environment are checked
+   * before the store is opened. `close()` closes the store.
+   *
+   * @throws {InvalidError} for a bad URL or option, a missing master key, or a store package that
+   * is not installed (the message names it).
+   * @example
+   * ```ts
+   * const secrets = await SecretManager.open({ store: "sqlite:./.envkeep/secrets.db", environment: "dev" });
+   * try {
+   *   await secrets.run({ secrets: [secrets.fromName("api-keys")] }, (env) => callApi(env.API_KEY));
+   * } finally {
+   *   await secrets.close();
+   * }
+   * ```
+   */
+  static async open(options: OpenOptions = {}): Promise<SecretManager> {
+    if (!options || typeof options !== "object") throw new InvalidError("open expects options");
+    const { store, importModule, ...rest } = options;
+    if (store !== undefined && typeof store !== "string")
+      return new SecretManager({ ...rest, store });
+    const opened = await openConfiguredStore(store, importModule ? { importModule } : {}, () => {
+      Keyring.fromOptions(rest);
+      resolveWorkspace(rest.workspace);
+      if (rest.environment !== undefined) resolveEnvironment(rest.environment, undefined);
+    });
+    try {
+      return new SecretManager({ ...rest, store: opened });
+    } catch (error) {
+      await opened.close().catch(() => {});
+      throw error;
+    }
   }
 
   /** Id of the master key that seals new writes (not secret). */
@@ -359,8 +418,16 @@ export class SecretManager {
    */
   async resolve(
     secrets: readonly Secret[],
+    options: ResolveOptions & { explain: true },
+  ): Promise<ExplainedEnv>;
+  async resolve(
+    secrets: readonly Secret[],
+    options?: ResolveOptions & { explain?: false },
+  ): Promise<Record<string, string>>;
+  async resolve(
+    secrets: readonly Secret[],
     options: ResolveOptions = {},
-  ): Promise<Record<string, string>> {
+  ): Promise<Record<string, string> | ExplainedEnv> {
     if (!Array.isArray(secrets))
       throw new InvalidError("resolve expects an array of Secret handles");
     const extra = options.env ?? {};
@@ -369,7 +436,73 @@ export class SecretManager {
       if (!(secret instanceof Secret)) throw new InvalidError("resolve expects Secret handles");
     }
     const loaded = await Promise.all(secrets.map((secret) => loadSecret(secret)));
+    if (options.explain) {
+      return explainLayers([...loaded, { entries: extra, origin: { kind: "env" } }]);
+    }
     return mergeLayers([...loaded.map((layer) => layer.entries), extra]);
+  }
+
+  /**
+   * Calls `fn` with the resolved environment (same merge as `resolve`: the later secret wins,
+   * `env` last). `process.env` is not modified. Missing `requiredKeys` (or a named secret's
+   * required keys) throw `NotFoundError` before `fn` is called.
+   *
+   * @example
+   * ```ts
+   * const reply = await secrets.run({ secrets: [secrets.fromName("openai")] }, (env) =>
+   *   new OpenAI({ apiKey: env.OPENAI_API_KEY }).models.list(),
+   * );
+   * ```
+   */
+  async run<T>(
+    options: RunOptions,
+    fn: (env: Record<string, string>) => T | Promise<T>,
+  ): Promise<Awaited<T>> {
+    if (typeof fn !== "function") throw new InvalidError("run expects a function to call");
+    const env = await this.#resolveForRun(options);
+    return await fn(env);
+  }
+
+  /**
+   * Starts a child process whose environment is this process's (unless `inheritEnv: false`)
+   * overlaid by the resolved secrets and `env`. Values never go on the command line. Resolves
+   * once the child has started; `exit` settles when it ends. Missing required keys throw
+   * `NotFoundError` and nothing is started.
+   *
+   * @example
+   * ```ts
+   * const { child, exit } = await secrets.spawn("node", ["worker.js"], {
+   *   secrets: [secrets.fromName("db", { requiredKeys: ["PGPASSWORD"] })],
+   *   env: { LOG_LEVEL: "info" },
+   *   stdio: "inherit",
+   * });
+   * const { code } = await exit;
+   * ```
+   */
+  async spawn(
+    command: string,
+    args: readonly string[] = [],
+    options: SpawnOptions = {},
+  ): Promise<SpawnedProcess> {
+    assertCommand(command, args);
+    const { secrets, env, requiredKeys, inheritEnv = true, ...spawnOptions } = options;
+    const resolved = await this.#resolveForRun({
+      ...(secrets === undefined ? {} : { secrets }),
+      ...(env === undefined ? {} : { env }),
+      ...(requiredKeys === undefined ? {} : { requiredKeys }),
+    });
+    return spawnWithEnv(command, args, childEnvironment(resolved, inheritEnv), spawnOptions);
+  }
+
+  async #resolveForRun(options: RunOptions): Promise<Record<string, string>> {
+    if (!options || typeof options !== "object") throw new InvalidError("expected run options");
+    const requiredKeys = options.requiredKeys ?? [];
+    if (!Array.isArray(requiredKeys))
+      throw new InvalidError("requiredKeys must be an array of keys");
+    for (const key of requiredKeys) assertKey(key);
+    const env = await this.resolve(options.secrets ?? [], { env: options.env ?? {} });
+    assertRequiredKeys(env, requiredKeys);
+    return env;
   }
 
   /**

@@ -1,0 +1,278 @@
+import { mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { InvalidError, SecretsError, StoreError } from "./errors.js";
+import type { SecretStore } from "./store.js";
+
+/** The store used when neither an option nor `ENVKEEP_STORE` names one: SQLite in the working directory. */
+export const DEFAULT_STORE_URL = "sqlite:./.envkeep/secrets.db";
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /**
+   * Loads a store package by name (`"@envkeep/store-sqlite"`, …). Pass `(name) => import(name)`
+   * from your own module when the store packages are installed next to it but not next to
+   * `@envkeep/core` (strict pnpm layouts).
+   * @default `import(name)`, then resolution from `process.cwd()`
+   */
+  importModule?: (specifier: string) => Promise<unknown>;
+}
+
+/** Where a store URL points, parsed. Never holds a password in `display`. */
+export type StoreLocation =
+  | { kind: "memory"; package: "@envkeep/store-memory"; display: string }
+  | {
+      kind: "sqlite";
+      package: "@envkeep/store-sqlite";
+      display: string;
+      path: string;
+      table?: string;
+      busyTimeoutMs?: number;
+    }
+  | {
+      kind: "redis";
+      package: "@envkeep/store-redis";
+      display: string;
+      url: string;
+      prefix?: string;
+    };
+
+const SUPPORTED = "memory:, sqlite:<path>, sqlite://<path>, redis://… or rediss://…";
+
+/**
+ * The store URL to use: `explicit`, else `ENVKEEP_STORE`, else {@link DEFAULT_STORE_URL}.
+ */
+export function resolveStoreUrl(
+  explicit?: string,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  return explicit ?? (env.ENVKEEP_STORE?.trim() || undefined) ?? DEFAULT_STORE_URL;
+}
+
+/** `url` with any password replaced by `***`, for messages. */
+export function redactStoreUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, "$1***@");
+}
+
+function parseQuery(query: string, allowed: readonly string[], display: string) {
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (!allowed.includes(key)) {
+      throw new InvalidError(
+        `unknown option ${JSON.stringify(key)} in store URL ${display}: use ${allowed.join(", ") || "none"}`,
+      );
+    }
+  }
+  return params;
+}
+
+/**
+ * Parses a store URL without opening anything.
+ *
+ * - `memory:` — a fresh in-process store (lost when the process exits).
+ * - `sqlite:<path>` or `sqlite://<path>` (`sqlite:///abs/path` for an absolute path), with
+ *   optional `?table=…&busyTimeoutMs=…`.
+ * - `redis://[user:password@]host[:port][/db]` or `rediss://…`, with optional `?prefix=…`.
+ *
+ * @throws {InvalidError} for any other scheme or a malformed URL (the message never shows a password).
+ */
+export function parseStoreUrl(url: string): StoreLocation {
+  if (typeof url !== "string" || url.trim() === "") {
+    throw new InvalidError(`empty store URL: use ${SUPPORTED}`);
+  }
+  const text = url.trim();
+  const display = JSON.stringify(redactStoreUrl(text));
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === "memory") {
+    if (!/^memory:(\/\/)?$/i.test(text)) {
+      throw new InvalidError(`invalid store URL ${display}: write just "memory:"`);
+    }
+    return { kind: "memory", package: "@envkeep/store-memory", display };
+  }
+  if (scheme === "sqlite") {
+    let rest = text.slice("sqlite:".length);
+    if (rest.startsWith("//")) rest = rest.slice(2);
+    const question = rest.indexOf("?");
+    const file = question === -1 ? rest : rest.slice(0, question);
+    const params = parseQuery(
+      question === -1 ? "" : rest.slice(question + 1),
+      ["table", "busyTimeoutMs"],
+      display,
+    );
+    if (file === "") throw new InvalidError(`invalid store URL ${display}: no database path`);
+    const location: StoreLocation = {
+      kind: "sqlite",
+      package: "@envkeep/store-sqlite",
+      display,
+      path: decodeURIComponent(file),
+    };
+    const table = params.get("table");
+    if (table !== null) location.table = table;
+    const timeout = params.get("busyTimeoutMs");
+    if (timeout !== null) {
+      const value = Number(timeout);
+      if (!Number.isInteger(value) || value < 0) {
+        throw new InvalidError(
+          `invalid busyTimeoutMs in store URL ${display}: expected milliseconds`,
+        );
+      }
+      location.busyTimeoutMs = value;
+    }
+    return location;
+  }
+  if (scheme === "redis" || scheme === "rediss") {
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      throw new InvalidError(`invalid store URL ${display}: not a valid ${scheme}:// URL`);
+    }
+    const params = parseQuery(parsed.search.slice(1), ["prefix"], display);
+    const prefix = params.get("prefix");
+    parsed.search = "";
+    const location: StoreLocation = {
+      kind: "redis",
+      package: "@envkeep/store-redis",
+      display,
+      url: parsed.toString(),
+    };
+    if (prefix !== null) location.prefix = prefix;
+    return location;
+  }
+  throw new InvalidError(`unsupported store URL ${display}: use ${SUPPORTED}`);
+}
+
+function isModuleNotFound(error: unknown, specifier: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+    typeof message === "string" &&
+    message.includes(specifier)
+  );
+}
+
+/** `import(specifier)`; when that fails, the package as installed for the working directory. */
+async function importFromHere(specifier: string): Promise<unknown> {
+  try {
+    return await import(specifier);
+  } catch (error) {
+    if (!isModuleNotFound(error, specifier)) throw error;
+    let resolved: string;
+    try {
+      resolved = createRequire(path.join(process.cwd(), "noop.js")).resolve(specifier);
+    } catch {
+      throw error;
+    }
+    return import(pathToFileURL(resolved).href);
+  }
+}
+
+async function loadFactory(
+  location: StoreLocation,
+  exportName: string,
+  importModule: (specifier: string) => Promise<unknown>,
+): Promise<(options?: unknown) => SecretStore> {
+  let module: unknown;
+  try {
+    module = await importModule(location.package);
+  } catch (error) {
+    if (isModuleNotFound(error, location.package)) {
+      throw new InvalidError(
+        `the store URL ${location.display} needs the package ${location.package}: install ${location.package}`,
+        { cause: error },
+      );
+    }
+    throw new StoreError(location.kind, `cannot load ${location.package}`, { cause: error });
+  }
+  const factory = (module as Record<string, unknown> | undefined)?.[exportName];
+  if (typeof factory !== "function") {
+    throw new InvalidError(
+      `${location.package} does not export ${exportName}(): check its version`,
+    );
+  }
+  return factory as (options?: unknown) => SecretStore;
+}
+
+/**
+ * Opens the store a URL names, loading its package on demand (core never depends on a store
+ * package). Each call opens a new store; close it with `store.close()` (or the manager's
+ * `close()`).
+ *
+ * For SQLite the database's directory is created when missing.
+ *
+ * @throws {InvalidError} for an unsupported or malformed URL, or when the store's package is not
+ * installed (the message says which one to install).
+ * @throws {StoreError} when the store cannot be opened.
+ * @example
+ * ```ts
+ * import { openStore } from "@envkeep/core";
+ * const store = await openStore(process.env.ENVKEEP_STORE ?? "sqlite:./.envkeep/secrets.db");
+ * const shared = await openStore("rediss://:pw@cache.internal:6380/0?prefix=envkeep:");
+ * ```
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<SecretStore> {
+  const location = parseStoreUrl(url);
+  const importModule = options.importModule ?? importFromHere;
+  let create: () => SecretStore | Promise<SecretStore>;
+  switch (location.kind) {
+    case "memory": {
+      const memoryStore = await loadFactory(location, "memoryStore", importModule);
+      create = () => memoryStore();
+      break;
+    }
+    case "sqlite": {
+      const sqliteStore = await loadFactory(location, "sqliteStore", importModule);
+      const directory = path.dirname(path.resolve(location.path));
+      try {
+        await mkdir(directory, { recursive: true });
+      } catch (error) {
+        throw new StoreError("sqlite", `cannot create the directory ${JSON.stringify(directory)}`, {
+          cause: error,
+        });
+      }
+      create = () =>
+        sqliteStore({
+          path: location.path,
+          ...(location.table === undefined ? {} : { table: location.table }),
+          ...(location.busyTimeoutMs === undefined
+            ? {}
+            : { busyTimeoutMs: location.busyTimeoutMs }),
+        });
+      break;
+    }
+    case "redis": {
+      const redisStore = await loadFactory(location, "redisStore", importModule);
+      create = () =>
+        redisStore({
+          url: location.url,
+          ...(location.prefix === undefined ? {} : { prefix: location.prefix }),
+        });
+      break;
+    }
+  }
+  try {
+    return await create();
+  } catch (error) {
+    if (error instanceof SecretsError) throw error;
+    throw new StoreError(location.kind, `cannot open the store at ${location.display}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Opens the store that `store` names (a URL, or `ENVKEEP_STORE`, or the embedded default) after
+ * checking `check` (which validates everything else first, so that a bad master key or name
+ * never creates a database). Used by `SecretManager.open`.
+ */
+export async function openConfiguredStore(
+  store: string | undefined,
+  options: OpenStoreOptions,
+  check: () => void,
+): Promise<SecretStore> {
+  const url = resolveStoreUrl(store);
+  parseStoreUrl(url);
+  check();
+  return openStore(url, options);
+}

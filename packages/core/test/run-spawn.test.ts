@@ -1,0 +1,125 @@
+import type { ChildProcess } from "node:child_process";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { memoryStore } from "../../store-memory/src/index.js";
+import { generateMasterKey } from "../src/crypto/master-key.js";
+import { InvalidError, NotFoundError } from "../src/errors.js";
+import { SecretManager } from "../src/manager.js";
+import { Secret } from "../src/secret.js";
+
+const printEnv = `process.stdout.write(JSON.stringify(process.env))`;
+
+function manager() {
+  return new SecretManager({ store: memoryStore(), masterKey: generateMasterKey() });
+}
+
+function collect(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    let out = "";
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      out += chunk;
+    });
+    child.stdout?.on("end", () => resolve(out));
+  });
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("spawn", () => {
+  it("gives the child the parent's environment overlaid by the secrets and env", async () => {
+    vi.stubEnv("ENVKEEP_PARENT_ONLY", "parent");
+    vi.stubEnv("ENVKEEP_OVERRIDDEN", "parent");
+    const secrets = manager();
+    await secrets.create("db", { PGPASSWORD: "pw-1", ENVKEEP_OVERRIDDEN: "secret" });
+    const { child, exit } = await secrets.spawn(process.execPath, ["-e", printEnv], {
+      secrets: [secrets.fromName("db"), Secret.fromObject({ EXTRA: "e" })],
+      env: { PORT: "8080" },
+    });
+    const output = collect(child);
+    expect(await exit).toEqual({ code: 0, signal: null });
+    const env = JSON.parse(await output);
+    expect(env).toMatchObject({
+      ENVKEEP_PARENT_ONLY: "parent",
+      ENVKEEP_OVERRIDDEN: "secret",
+      PGPASSWORD: "pw-1",
+      EXTRA: "e",
+      PORT: "8080",
+    });
+  });
+
+  it("never puts values on the command line and leaves process.env alone", async () => {
+    const secrets = manager();
+    await secrets.create("s", { TOKEN: "canary-token-123" });
+    const before = { ...process.env };
+    const { child, exit } = await secrets.spawn(
+      process.execPath,
+      ["-e", "process.stdout.write(JSON.stringify(process.argv))"],
+      { secrets: [secrets.fromName("s")] },
+    );
+    const output = collect(child);
+    await exit;
+    expect(child.spawnargs.join(" ")).not.toContain("canary-token-123");
+    expect(await output).not.toContain("canary-token-123");
+    expect(process.env).toEqual(before);
+  });
+
+  it("with inheritEnv: false the child sees only the resolved variables", async () => {
+    vi.stubEnv("ENVKEEP_PARENT_ONLY", "parent");
+    const secrets = manager();
+    const { child, exit } = await secrets.spawn(process.execPath, ["-e", printEnv], {
+      env: { ONLY: "1" },
+      inheritEnv: false,
+    });
+    const output = collect(child);
+    await exit;
+    const env = JSON.parse(await output);
+    expect(env.ONLY).toBe("1");
+    expect(env.ENVKEEP_PARENT_ONLY).toBeUndefined();
+  });
+
+  it("passes the exit code and the killing signal through", async () => {
+    const secrets = manager();
+    const failing = await secrets.spawn(process.execPath, ["-e", "process.exit(7)"]);
+    expect(await failing.exit).toEqual({ code: 7, signal: null });
+    const sleeping = await secrets.spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+    sleeping.child.kill("SIGTERM");
+    expect(await sleeping.exit).toEqual({ code: null, signal: "SIGTERM" });
+  });
+
+  it("checks required keys before starting anything", async () => {
+    const secrets = manager();
+    await secrets.create("s", { A: "1" });
+    await expect(
+      secrets.spawn(process.execPath, ["-e", "require('fs').writeFileSync('/dev/null','x')"], {
+        secrets: [secrets.fromName("s")],
+        requiredKeys: ["A", "MISSING_ONE", "MISSING_TWO"],
+      }),
+    ).rejects.toThrow(new NotFoundError("missing required keys: MISSING_ONE, MISSING_TWO"));
+    await expect(
+      secrets.spawn(process.execPath, [], { secrets: [secrets.fromName("nope")] }),
+    ).rejects.toThrow(NotFoundError);
+  });
+
+  it("a command that cannot start is an InvalidError naming the command", async () => {
+    const secrets = manager();
+    await expect(secrets.spawn("envkeep-no-such-command-xyz", [])).rejects.toThrow(
+      /cannot start "envkeep-no-such-command-xyz": command not found/,
+    );
+    await expect(secrets.spawn("", [])).rejects.toThrow(InvalidError);
+    await expect(secrets.spawn("node", [1 as never])).rejects.toThrow(InvalidError);
+  });
+
+  it("passes spawn options such as cwd through", async () => {
+    const secrets = manager();
+    const { child, exit } = await secrets.spawn(
+      process.execPath,
+      ["-e", "process.stdout.write(process.cwd())"],
+      { cwd: "/" },
+    );
+    const output = collect(child);
+    await exit;
+    expect(await output).toBe("/");
+  });
+});

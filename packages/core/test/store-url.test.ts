@@ -1,0 +1,213 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import * as memoryModule from "../../store-memory/src/index.js";
+import { generateMasterKey } from "../src/crypto/master-key.js";
+import { InvalidError, StoreError } from "../src/errors.js";
+import { SecretManager } from "../src/manager.js";
+import { Secret } from "../src/secret.js";
+import {
+  DEFAULT_STORE_URL,
+  openStore,
+  parseStoreUrl,
+  redactStoreUrl,
+  resolveStoreUrl,
+} from "../src/store-url.js";
+
+// @envkeep/core does not depend on any store package, so tests hand it the memory store's source.
+const sources: Record<string, unknown> = { "@envkeep/store-memory": memoryModule };
+const importModule = async (specifier: string) => {
+  if (specifier in sources) return sources[specifier];
+  throw Object.assign(new Error(`Cannot find package '${specifier}'`), {
+    code: "ERR_MODULE_NOT_FOUND",
+  });
+};
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("parseStoreUrl", () => {
+  it("memory:", () => {
+    expect(parseStoreUrl("memory:")).toMatchObject({ kind: "memory" });
+    expect(parseStoreUrl("memory://")).toMatchObject({ kind: "memory" });
+    expect(() => parseStoreUrl("memory:foo")).toThrow(InvalidError);
+  });
+
+  it("sqlite: paths, sqlite:// paths and options", () => {
+    expect(parseStoreUrl("sqlite:./.envkeep/secrets.db")).toMatchObject({
+      kind: "sqlite",
+      package: "@envkeep/store-sqlite",
+      path: "./.envkeep/secrets.db",
+    });
+    expect(parseStoreUrl("sqlite:/var/lib/x.db")).toMatchObject({ path: "/var/lib/x.db" });
+    expect(parseStoreUrl("sqlite:///var/lib/x.db")).toMatchObject({ path: "/var/lib/x.db" });
+    expect(parseStoreUrl("sqlite://data/x.db")).toMatchObject({ path: "data/x.db" });
+    expect(parseStoreUrl("sqlite:x%20y.db?table=t1&busyTimeoutMs=250")).toMatchObject({
+      path: "x y.db",
+      table: "t1",
+      busyTimeoutMs: 250,
+    });
+    expect(() => parseStoreUrl("sqlite:")).toThrow(/no database path/);
+    expect(() => parseStoreUrl("sqlite:x.db?busyTimeoutMs=soon")).toThrow(/busyTimeoutMs/);
+    expect(() => parseStoreUrl("sqlite:x.db?mode=ro")).toThrow(/unknown option "mode"/);
+  });
+
+  it("redis:// and rediss://, with ?prefix= taken out of the URL", () => {
+    expect(parseStoreUrl("redis://127.0.0.1:6379")).toMatchObject({
+      kind: "redis",
+      package: "@envkeep/store-redis",
+      url: "redis://127.0.0.1:6379",
+    });
+    const tls = parseStoreUrl("rediss://user:pw@cache.internal:6380/2?prefix=envkeep%3Atest%3A");
+    expect(tls).toMatchObject({
+      url: "rediss://user:pw@cache.internal:6380/2",
+      prefix: "envkeep:test:",
+    });
+    expect(tls.display).not.toContain("pw");
+    expect(() => parseStoreUrl("redis://h?db=1")).toThrow(/unknown option "db"/);
+  });
+
+  it("anything else is an InvalidError listing the supported URLs, without the password", () => {
+    for (const bad of ["", "   ", "postgres://u:hunter2@h/db", "/tmp/x.db", "secrets.db"]) {
+      let caught: unknown;
+      try {
+        parseStoreUrl(bad);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(InvalidError);
+      expect((caught as Error).message).toMatch(/memory:, sqlite:<path>/);
+      expect((caught as Error).message).not.toContain("hunter2");
+    }
+  });
+
+  it("redactStoreUrl hides passwords only", () => {
+    expect(redactStoreUrl("redis://:hunter2@h:6379/0")).toBe("redis://:***@h:6379/0");
+    expect(redactStoreUrl("rediss://me:hunter2@h")).toBe("rediss://me:***@h");
+    expect(redactStoreUrl("redis://h:6379")).toBe("redis://h:6379");
+    expect(redactStoreUrl("sqlite:./x.db")).toBe("sqlite:./x.db");
+  });
+});
+
+describe("resolveStoreUrl", () => {
+  it("explicit → ENVKEEP_STORE → the embedded SQLite default", () => {
+    expect(DEFAULT_STORE_URL).toBe("sqlite:./.envkeep/secrets.db");
+    expect(resolveStoreUrl(undefined, {})).toBe(DEFAULT_STORE_URL);
+    expect(resolveStoreUrl(undefined, { ENVKEEP_STORE: "" })).toBe(DEFAULT_STORE_URL);
+    expect(resolveStoreUrl(undefined, { ENVKEEP_STORE: "memory:" })).toBe("memory:");
+    expect(resolveStoreUrl("redis://h", { ENVKEEP_STORE: "memory:" })).toBe("redis://h");
+  });
+});
+
+describe("openStore", () => {
+  it("loads the store package on demand; each call is a new store", async () => {
+    const a = await openStore("memory:", { importModule });
+    const b = await openStore("memory:", { importModule });
+    expect(a.name).toBe("memory");
+    expect(a).not.toBe(b);
+    await a.close();
+    await b.close();
+  });
+
+  it("a store package that is not installed → InvalidError saying what to install", async () => {
+    // Real resolution from @envkeep/core, which (by design) depends on no store package.
+    const real = (specifier: string) => import(/* @vite-ignore */ specifier);
+    for (const [url, pkg] of [
+      ["sqlite:./x.db", "@envkeep/store-sqlite"],
+      ["redis://127.0.0.1:6379", "@envkeep/store-redis"],
+    ] as const) {
+      await expect(openStore(url, { importModule: real })).rejects.toThrow(
+        new InvalidError(`the store URL "${url}" needs the package ${pkg}: install ${pkg}`),
+      );
+    }
+  });
+
+  it("a package without the factory, or a factory that throws, is reported by name", async () => {
+    await expect(openStore("memory:", { importModule: async () => ({}) })).rejects.toThrow(
+      /@envkeep\/store-memory does not export memoryStore\(\)/,
+    );
+    const throwing = async () => ({
+      memoryStore: () => {
+        throw new Error("backend down");
+      },
+    });
+    await expect(openStore("memory:", { importModule: throwing })).rejects.toThrow(StoreError);
+  });
+
+  it("creates the directory of a SQLite database, and fails clearly when it cannot", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "envkeep-store-url-"));
+    try {
+      const opened: unknown[] = [];
+      const fakeSqlite = async () => ({
+        sqliteStore: (options: unknown) => {
+          opened.push(options);
+          return { name: "sqlite", close: async () => {} };
+        },
+      });
+      const file = path.join(dir, "a", "b", "secrets.db");
+      await openStore(`sqlite:${file}?table=t`, { importModule: fakeSqlite });
+      expect(opened).toEqual([{ path: file, table: "t" }]);
+      const { statSync, writeFileSync } = await import("node:fs");
+      expect(statSync(path.dirname(file)).isDirectory()).toBe(true);
+      writeFileSync(path.join(dir, "plain-file"), "");
+      await expect(
+        openStore(`sqlite:${path.join(dir, "plain-file", "x.db")}`, { importModule: fakeSqlite }),
+      ).rejects.toThrow(/\[sqlite\] cannot create the directory/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SecretManager.open", () => {
+  it("opens the store a URL names and closes it with the manager", async () => {
+    const secrets = await SecretManager.open({
+      store: "memory:",
+      importModule,
+      masterKey: generateMasterKey(),
+      environment: "dev",
+    });
+    expect(secrets.store.name).toBe("memory");
+    await secrets.create("s", { A: "1" });
+    expect(await secrets.resolve([secrets.fromName("s")])).toEqual({ A: "1" });
+    await secrets.close();
+  });
+
+  it("uses ENVKEEP_STORE when no store is given", async () => {
+    vi.stubEnv("ENVKEEP_STORE", "memory:");
+    vi.stubEnv("ENVKEEP_MASTER_KEY", generateMasterKey());
+    const secrets = await SecretManager.open({ importModule });
+    expect(secrets.store.name).toBe("memory");
+    await secrets.close();
+  });
+
+  it("accepts a store object as well", async () => {
+    const store = await openStore("memory:", { importModule });
+    const secrets = await SecretManager.open({ store, masterKey: generateMasterKey() });
+    expect(secrets.store).toBe(store);
+    expect(await secrets.resolve([Secret.fromObject({ A: "1" })])).toEqual({ A: "1" });
+  });
+
+  it("checks the master key, workspace and environment before opening the store", async () => {
+    vi.stubEnv("ENVKEEP_MASTER_KEY", "");
+    vi.stubEnv("ENVKEEP_MASTER_KEYS", "");
+    const load = vi.fn(importModule);
+    await expect(SecretManager.open({ store: "memory:", importModule: load })).rejects.toThrow(
+      /no master key/,
+    );
+    await expect(
+      SecretManager.open({
+        store: "memory:",
+        importModule: load,
+        masterKey: generateMasterKey(),
+        environment: "en-bad",
+      }),
+    ).rejects.toThrow(InvalidError);
+    await expect(
+      SecretManager.open({ store: "nope:", importModule: load, masterKey: generateMasterKey() }),
+    ).rejects.toThrow(/unsupported store URL/);
+    expect(load).not.toHaveBeenCalled();
+  });
+});
