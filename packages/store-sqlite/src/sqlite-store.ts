@@ -1,0 +1,301 @@
+import { chmod, mkdir, open } from "node:fs/promises";
+import path from "node:path";
+import {
+  InvalidError,
+  type ListQuery,
+  type SecretRef,
+  type SecretScope,
+  type SecretStore,
+  type StoredRecord,
+  StoreError,
+} from "@envkeep/core";
+import KeyvSqlite from "@keyv/sqlite";
+import Keyv from "keyv";
+import { recordKey, statements, TABLE_NAME } from "./schema.js";
+
+/** Options of {@link sqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * Path of the database file (`":memory:"` for a private in-memory database). The parent
+   * directory and the file are created when missing, the file with mode 0600.
+   */
+  path: string;
+  /**
+   * Table that holds the records; dedicated to envkeep (letters, digits and `_`, starting with a
+   * letter). Several tables can share one file.
+   * @default "envkeep_secrets"
+   */
+  table?: string;
+  /**
+   * How long a statement waits for another process's write lock before failing, in milliseconds.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+/** A {@link SecretStore} on a SQLite file. */
+export interface SqliteStore extends SecretStore {
+  readonly name: "sqlite";
+  /** The database file, as given. */
+  readonly path: string;
+  /** The table that holds the records. */
+  readonly table: string;
+}
+
+/** @internal What the first call opens. */
+interface Connection {
+  keyv: Keyv<StoredRecord>;
+  query: (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
+  close: () => Promise<void>;
+}
+
+const DEFAULT_TABLE = "envkeep_secrets";
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const STORE = "sqlite";
+
+/** `code` of a sqlite3 or file-system error, if any. */
+const codeOf = (error: unknown) =>
+  typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+
+/** The stored form of a record: known fields only, in a fixed order, optional ones when set. */
+function storedForm(record: StoredRecord): string {
+  const value: StoredRecord = {
+    workspace: record.workspace,
+    environment: record.environment,
+    name: record.name,
+    secretId: record.secretId,
+    keys: [...record.keys],
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    version: record.version,
+    sealed: record.sealed,
+  };
+  if (record.createdBy !== undefined) value.createdBy = record.createdBy;
+  if (record.updatedBy !== undefined) value.updatedBy = record.updatedBy;
+  // keyv's stored form ({ value, expires }); no expiry.
+  return JSON.stringify({ value });
+}
+
+function parseStored(text: unknown): StoredRecord {
+  if (typeof text !== "string") throw new TypeError("row value is not text");
+  const parsed = JSON.parse(text) as { value?: StoredRecord } | null;
+  if (!parsed || typeof parsed.value !== "object" || parsed.value === null) {
+    throw new TypeError("row value is not a stored record");
+  }
+  return parsed.value;
+}
+
+/** Creates the file with mode 0600 (and its directory) unless it exists; never changes an existing file. */
+async function createFile(file: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, "wx", 0o600);
+  } catch (error) {
+    if (codeOf(error) === "EEXIST") return;
+    throw error;
+  }
+  await handle.close();
+  await chmod(file, 0o600); // in case the umask was unusual
+}
+
+/** Runs `work`, retrying while another process holds the lock past the busy timeout at start-up. */
+async function retryBusy<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!codeOf(error).startsWith("SQLITE_BUSY") || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
+  }
+}
+
+/**
+ * A store on a SQLite file, built on keyv and `@keyv/sqlite`: what one machine runs, shared
+ * safely by several processes (WAL mode, a busy timeout, and single-statement atomic writes).
+ *
+ * Nothing is opened until the first call; a file that cannot be opened (bad path, no permission,
+ * not a SQLite database) makes that call, and every later one, reject with a `StoreError` naming
+ * the path.
+ *
+ * @throws {InvalidError} at once for a missing path, a bad table name or a bad busy timeout.
+ * @example
+ * ```ts
+ * import { generateMasterKey, SecretManager } from "@envkeep/core";
+ * import { sqliteStore } from "@envkeep/store-sqlite";
+ *
+ * const secrets = new SecretManager({
+ *   store: sqliteStore({ path: "./.envkeep/secrets.db" }),
+ *   masterKey: process.env.ENVKEEP_MASTER_KEY ?? generateMasterKey(),
+ * });
+ * await secrets.create("api-keys", { API_KEY: "sk-1" });
+ * await secrets.close();
+ * ```
+ */
+export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
+  if (!options || typeof options.path !== "string" || options.path.trim() === "") {
+    throw new InvalidError('sqliteStore needs a database path, e.g. { path: "./secrets.db" }');
+  }
+  const file = options.path;
+  const table = options.table ?? DEFAULT_TABLE;
+  if (typeof table !== "string" || !TABLE_NAME.test(table)) {
+    throw new InvalidError(
+      `invalid SQLite table name ${JSON.stringify(table)}: use letters, digits and _, starting with a letter`,
+    );
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new InvalidError("invalid busyTimeoutMs: expected a non-negative integer (milliseconds)");
+  }
+  const sql = statements(table);
+  const where = file === ":memory:" ? file : path.resolve(file);
+  const fail = (what: string, cause: unknown) =>
+    new StoreError(STORE, `${what} (${where})`, { cause });
+
+  let connecting: Promise<Connection> | undefined;
+  let closing: Promise<void> | undefined;
+
+  const connect = async (): Promise<Connection> => {
+    if (file !== ":memory:") await createFile(file);
+    // busyTimeout is applied by the adapter right after opening, before its CREATE TABLE.
+    const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table, busyTimeout: busyTimeoutMs });
+    // keyv listens to the adapter's "error" events (an unheard one would throw); errors reach us
+    // as rejections anyway.
+    const keyv = new Keyv<StoredRecord>({
+      store: adapter,
+      namespace: "envkeep",
+      useKeyPrefix: false,
+      throwOnErrors: true,
+      emitErrors: false,
+      serialize: JSON.stringify,
+      deserialize: JSON.parse,
+    });
+    const query = adapter.query as Connection["query"];
+    try {
+      const [mode] = await retryBusy(() => query("PRAGMA journal_mode = WAL"));
+      if (file !== ":memory:" && String(mode?.journal_mode).toLowerCase() !== "wal") {
+        throw new Error(`journal_mode is ${String(mode?.journal_mode)}, not wal`);
+      }
+      await retryBusy(() => query(sql.createListIndex));
+    } catch (error) {
+      adapter.close().catch(() => {});
+      throw error;
+    }
+    return { keyv, query, close: () => adapter.close() };
+  };
+
+  /** The open connection; a failed open is retried by the next call. */
+  const ready = async (): Promise<Connection> => {
+    if (closing) throw new StoreError(STORE, `store is closed (${where})`);
+    if (!connecting) {
+      const attempt = connect();
+      connecting = attempt;
+      attempt.catch(() => {
+        if (connecting === attempt) connecting = undefined;
+      });
+    }
+    try {
+      return await connecting;
+    } catch (error) {
+      throw fail("cannot open the database", error);
+    }
+  };
+
+  /** Runs one operation on the open connection; every failure becomes a StoreError. */
+  const run = async <T>(what: string, work: (db: Connection) => Promise<T>): Promise<T> => {
+    const db = await ready();
+    try {
+      return await work(db);
+    } catch (error) {
+      throw fail(`${what} failed`, error);
+    }
+  };
+
+  const key = (ref: SecretRef) => recordKey(ref.workspace, ref.environment, ref.name);
+
+  return {
+    name: STORE,
+    path: file,
+    table,
+
+    get: (ref) =>
+      run("get", async ({ keyv }) => {
+        const record = await keyv.get(key(ref));
+        return record ?? undefined;
+      }),
+
+    create: (record) =>
+      run("create", async ({ query }) => {
+        const rows = await query(sql.insert, key(record), storedForm(record));
+        return rows.length === 1;
+      }),
+
+    replace: (record, expectedVersion) =>
+      run("replace", async ({ query }) => {
+        const rows = await query(
+          sql.replace,
+          storedForm(record),
+          key(record),
+          record.secretId,
+          expectedVersion,
+        );
+        return rows.length === 1;
+      }),
+
+    delete: (ref) =>
+      run("delete", async ({ query }) => (await query(sql.delete, key(ref))).length === 1),
+
+    list: (scope: SecretScope, listQuery: ListQuery = {}) =>
+      run("list", async ({ query }) => {
+        const { before } = listQuery;
+        const limit = listQuery.limit ?? -1;
+        if (limit === 0) return [];
+        const { workspace, environment } = scope;
+        const rows = !before
+          ? await query(sql.list, workspace, environment, limit)
+          : before.name === undefined
+            ? await query(sql.listBefore, workspace, environment, before.createdAt, limit)
+            : await query(
+                sql.listBeforeName,
+                workspace,
+                environment,
+                before.createdAt,
+                before.createdAt,
+                before.name,
+                limit,
+              );
+        return rows.map((row) => parseStored(row.value));
+      }),
+
+    count: (scope) =>
+      run("count", async ({ query }) => {
+        const [row] = await query(sql.count, scope.workspace, scope.environment);
+        return Number(row?.n ?? 0);
+      }),
+
+    environments: (workspace) =>
+      run("environments", async ({ query }) =>
+        (await query(sql.environments, workspace)).map((row) => String(row.name)),
+      ),
+
+    close: () => {
+      closing ??= (async () => {
+        const pending = connecting;
+        if (!pending) return;
+        let db: Connection;
+        try {
+          db = await pending;
+        } catch {
+          return; // never opened: nothing to release
+        }
+        try {
+          await db.close();
+        } catch (error) {
+          throw fail("close failed", error);
+        }
+      })();
+      return closing;
+    },
+  };
+}

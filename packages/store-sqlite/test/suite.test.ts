@@ -1,0 +1,15 @@
+import path from "node:path";
+import { runStoreSuite } from "@envkeep/store-test-suite";
+import { afterAll } from "vitest";
+import { sqliteStore } from "../src/index.js";
+import { readRaw, tempDir } from "./support.js";
+
+const temp = tempDir();
+afterAll(() => temp.cleanup());
+let files = 0;
+
+runStoreSuite({
+  name: "sqlite",
+  createStore: () => sqliteStore({ path: path.join(temp.dir, `suite-${++files}.db`) }),
+  readRaw,
+});
