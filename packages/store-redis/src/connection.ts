@@ -1,0 +1,222 @@
+import type KeyvRedis from "@keyv/redis";
+import {
+  createClient,
+  createKeyv,
+  type Keyv,
+  type RedisClientType,
+  type RedisClusterType,
+} from "@keyv/redis";
+
+/**
+ * A node-redis client or cluster, as `createClient()` / `createCluster()` of `redis`,
+ * `@redis/client` or `@keyv/redis` return it (any modules, scripts or RESP version).
+ */
+export type RedisClientLike =
+  // biome-ignore lint/suspicious/noExplicitAny: accept clients of any modules/scripts/RESP version
+  | RedisClientType<any, any, any, any, any>
+  // biome-ignore lint/suspicious/noExplicitAny: accept clusters of any modules/scripts/RESP version
+  | RedisClusterType<any, any, any, any, any>;
+
+interface EvalOptions {
+  keys: string[];
+  arguments: string[];
+}
+
+/** The few raw commands the store sends itself (on a client or a cluster alike). */
+export interface RawRedis {
+  evalSha(sha1: string, options: EvalOptions): Promise<unknown>;
+  eval(script: string, options: EvalOptions): Promise<unknown>;
+  zRange(
+    key: string,
+    min: string,
+    max: string,
+    options: { BY: "LEX"; REV: true; LIMIT?: { offset: number; count: number } },
+  ): Promise<string[]>;
+  zCard(key: string): Promise<number>;
+  sAdd(key: string, member: string): Promise<number>;
+  sMembers(key: string): Promise<string[] | Set<string>>;
+}
+
+interface CommandOptions {
+  timeout?: number;
+  abortSignal?: AbortSignal;
+}
+
+/** What the store relies on of a node-redis client or cluster. */
+interface ClientShape {
+  readonly isOpen: boolean;
+  readonly isReady?: boolean;
+  readonly options?: { url?: string; socket?: { host?: string; port?: number; path?: string } };
+  readonly slots?: unknown;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): unknown;
+  withCommandOptions(options: CommandOptions): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+interface ClusterShape {
+  _options?: { rootNodes?: { url?: string; socket?: { host?: string; port?: number } }[] };
+}
+
+/** Drops the password (and keeps everything else) of a Redis URL, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return "an unparseable Redis URL";
+  }
+}
+
+/** Where a client points, for error messages: a URL without password, or host:port list. */
+function describeClient(client: ClientShape): string {
+  if (client.slots !== undefined) {
+    const roots = (client as unknown as ClusterShape)._options?.rootNodes ?? [];
+    const nodes = roots.map((node) =>
+      node.url ? redactUrl(node.url) : `${node.socket?.host ?? "localhost"}:${node.socket?.port}`,
+    );
+    return `cluster ${nodes.join(",") || "(no root nodes)"}`;
+  }
+  if (client.options?.url) return redactUrl(client.options.url);
+  const socket = client.options?.socket;
+  if (socket?.path) return `redis+unix://${socket.path}`;
+  return `redis://${socket?.host ?? "localhost"}:${socket?.port ?? 6379}`;
+}
+
+export interface ConnectionOptions {
+  url: string | undefined;
+  client: RedisClientLike | undefined;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  maxReconnectDelayMs: number;
+}
+
+/**
+ * One node-redis client or cluster behind a keyv instance: the store reads through keyv and runs
+ * its atomic scripts on the raw client (`keyv.store.getClient()`). The client reconnects by itself
+ * in the background; callers wait for it at most their own deadline.
+ */
+export class RedisConnection {
+  /** Where the client points, without password. */
+  readonly target: string;
+  /** keyv over the same client: `get`/`getMany` of serialized records. */
+  readonly keyv: Keyv;
+  /** True when the store created the client (and so must disconnect it). */
+  readonly owned: boolean;
+  readonly #client: ClientShape;
+  readonly #adapter: KeyvRedis<unknown>;
+  readonly #isCluster: boolean;
+  #readyWait: Promise<void> | undefined;
+  #clusterConnect: Promise<void> | undefined;
+
+  constructor(options: ConnectionOptions) {
+    if (options.client) {
+      this.#client = options.client as unknown as ClientShape;
+      this.owned = false;
+    } else {
+      const url = options.url ?? "redis://127.0.0.1:6379";
+      const maxDelay = options.maxReconnectDelayMs;
+      this.#client = createClient({
+        url,
+        socket: {
+          connectTimeout: options.connectTimeoutMs,
+          // Keep trying in the background for as long as the store lives; calls meanwhile fail
+          // at their own deadline instead of waiting for this.
+          reconnectStrategy: (retries: number) =>
+            Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
+        },
+        // Bounds every queued command, keyv's included: nothing waits in the offline queue forever.
+        commandOptions: { timeout: options.timeoutMs },
+      }) as unknown as ClientShape;
+      this.owned = true;
+    }
+    this.#isCluster = this.#client.slots !== undefined;
+    this.target = describeClient(this.#client);
+    // createKeyv avoids keyv's own key prefix (our keys carry theirs), and throwOnErrors turns
+    // keyv's swallowed errors (a miss!) into real failures.
+    this.keyv = createKeyv(this.#client as unknown as RedisClientType, { throwOnErrors: true });
+    this.#adapter = this.keyv.store as KeyvRedis<unknown>;
+    // node-redis and keyv emit 'error' on every failed reconnect; calls report failures themselves.
+    this.keyv.on("error", () => {});
+  }
+
+  /** Resolves once the client can take commands (starting it if needed). */
+  async ready(): Promise<void> {
+    if (this.#isCluster) {
+      if (!this.#clusterConnect) {
+        this.#clusterConnect = this.#client.isOpen
+          ? Promise.resolve()
+          : this.#client.connect().then(
+              () => undefined,
+              (error: unknown) => {
+                this.#clusterConnect = undefined;
+                throw error;
+              },
+            );
+      }
+      return this.#clusterConnect;
+    }
+    if (this.#client.isReady) return;
+    if (!this.#client.isOpen) {
+      // connect() stays pending while it retries; it rejects only if the client gives up.
+      const attempt = this.#client.connect().then(() => undefined);
+      return Promise.race([attempt, this.#waitForReady()]);
+    }
+    return this.#waitForReady();
+  }
+
+  #waitForReady(): Promise<void> {
+    this.#readyWait ??= new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        this.#client.off("ready", onReady);
+        this.#client.off("end", onEnd);
+        this.#readyWait = undefined;
+      };
+      const onReady = () => {
+        settle();
+        resolve();
+      };
+      const onEnd = () => {
+        settle();
+        reject(new Error("the Redis client was closed"));
+      };
+      this.#client.on("ready", onReady);
+      this.#client.on("end", onEnd);
+    });
+    return this.#readyWait;
+  }
+
+  /**
+   * The raw client of the keyv adapter, with a command timeout and an abort signal: commands still
+   * queued when the caller gives up are dropped, never sent later.
+   */
+  async raw(options: CommandOptions): Promise<RawRedis> {
+    const client = (await this.#adapter.getClient()) as unknown as ClientShape;
+    return client.withCommandOptions(options) as RawRedis;
+  }
+
+  /** Disconnects the client if the store created it; leaves a caller's client alone. */
+  async close(timeoutMs: number): Promise<void> {
+    if (!this.owned || !this.#client.isOpen) return;
+    const client = this.#client;
+    if (!client.isReady) {
+      client.destroy();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([client.close().then(() => "closed" as const), gaveUp]);
+      if (outcome === "timeout" && client.isOpen) client.destroy();
+    } catch {
+      if (client.isOpen) client.destroy();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

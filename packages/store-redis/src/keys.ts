@@ -1,0 +1,96 @@
+import type { ListCursor, SecretRef, SecretScope } from "@envkeep/core";
+
+/**
+ * Key layout of one store prefix `P`. Every key of one workspace + environment carries the same
+ * hash tag `{workspace/environment}`, so the scripts that touch them run unchanged on a cluster:
+ *
+ * | key | type | holds |
+ * |---|---|---|
+ * | `P:{ws/env}:r:<name>` | string | the record, serialized by keyv (readable with `keyv.get`) |
+ * | `P:{ws/env}:m` | hash | name → `[secretId, version, index member]` (JSON), for compare-and-set |
+ * | `P:{ws/env}:i` | sorted set | index members `<createdAt, 17 digits>:<name>`, all of score 0 |
+ * | `P:e:{ws}` | set | environment names of the workspace (may hold empty ones) |
+ *
+ * Index members sort by code unit (Redis compares bytes; names, workspaces and environments are
+ * validated ASCII), so lexicographic order is `createdAt` then `name`, and `ZRANGE … BYLEX REV`
+ * is exactly the list order of the contract.
+ */
+export interface ScopeKeys {
+  /** Sorted set: the list index. */
+  index: string;
+  /** Hash: compare-and-set metadata per name. */
+  meta: string;
+  /** Prefix of the record keys (`+ name`). */
+  recordPrefix: string;
+}
+
+/**
+ * Shifts createdAt so that negative times still sort correctly as fixed-width decimals; times
+ * within ±2^52 ms (±142,000 years) keep `createdAt + TIME_OFFSET` a safe integer.
+ */
+const TIME_OFFSET = 2 ** 52;
+const TIME_WIDTH = 17;
+
+/** Rejects a prefix that would break hash tags or key parsing. */
+export function assertPrefix(prefix: string): void {
+  if (prefix.length === 0 || /[{}\s]/.test(prefix)) {
+    throw new TypeError(
+      `redisStore: prefix must be non-empty, without braces or whitespace (got ${JSON.stringify(prefix)})`,
+    );
+  }
+}
+
+export function scopeKeys(prefix: string, scope: SecretScope): ScopeKeys {
+  const tag = `{${scope.workspace}/${scope.environment}}`;
+  return {
+    index: `${prefix}:${tag}:i`,
+    meta: `${prefix}:${tag}:m`,
+    recordPrefix: `${prefix}:${tag}:r:`,
+  };
+}
+
+export function recordKey(prefix: string, ref: SecretRef): string {
+  return scopeKeys(prefix, ref).recordPrefix + ref.name;
+}
+
+export function environmentsKey(prefix: string, workspace: string): string {
+  return `${prefix}:e:{${workspace}}`;
+}
+
+function encodeTime(createdAt: number): string {
+  return (createdAt + TIME_OFFSET).toString().padStart(TIME_WIDTH, "0");
+}
+
+/** The index member of a record. `createdAt` must be a safe integer (ms since epoch). */
+export function indexMember(createdAt: number, name: string): string {
+  if (!Number.isSafeInteger(createdAt) || Math.abs(createdAt) >= TIME_OFFSET) {
+    throw new TypeError(`createdAt must be an integer number of milliseconds (got ${createdAt})`);
+  }
+  return `${encodeTime(createdAt)}:${name}`;
+}
+
+/** `createdAt` encoded in an index member. */
+export function memberTime(member: string): number {
+  return Number(member.slice(0, TIME_WIDTH)) - TIME_OFFSET;
+}
+
+/** Secret name encoded in an index member. */
+export function memberName(member: string): string {
+  return member.slice(TIME_WIDTH + 1);
+}
+
+/**
+ * The exclusive upper bound (`ZRANGE … BYLEX REV` max) of the members strictly after `before` in
+ * list order, or `undefined` when no member can be after it.
+ */
+export function upperBound(before: ListCursor | undefined): string | undefined {
+  if (!before) return "+";
+  const { createdAt, name } = before;
+  if (Number.isNaN(createdAt) || createdAt === Number.NEGATIVE_INFINITY) return undefined;
+  if (createdAt >= TIME_OFFSET) return "+";
+  if (createdAt <= -TIME_OFFSET) return undefined;
+  // Records have integer times: `< 1.5` is `< 2`, and no record has a fractional time to tie with.
+  if (!Number.isInteger(createdAt)) return `(${encodeTime(Math.ceil(createdAt))}`;
+  if (name === undefined) return `(${encodeTime(createdAt)}`;
+  return `(${encodeTime(createdAt)}:${name}`;
+}

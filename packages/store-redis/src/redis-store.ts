@@ -1,0 +1,327 @@
+import {
+  type ListQuery,
+  type SecretRef,
+  type SecretScope,
+  type SecretStore,
+  type StoredRecord,
+  StoreError,
+} from "@envkeep/core";
+import { type RawRedis, type RedisClientLike, RedisConnection } from "./connection.js";
+import {
+  assertPrefix,
+  environmentsKey,
+  indexMember,
+  memberName,
+  memberTime,
+  recordKey,
+  scopeKeys,
+  upperBound,
+} from "./keys.js";
+import {
+  CREATE_SCRIPT,
+  DELETE_SCRIPT,
+  type LuaScript,
+  metaEntry,
+  REPLACE_SCRIPT,
+} from "./scripts.js";
+
+/** Options of {@link redisStore}. Give `url` or `client`, not both. */
+export interface RedisStoreOptions {
+  /**
+   * Where Redis is: `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. The store
+   * creates (and on `close()` disconnects) its own client.
+   * @default "redis://127.0.0.1:6379"
+   */
+  url?: string;
+  /**
+   * An existing node-redis client or cluster (`createClient()` / `createCluster()` of `redis`,
+   * `@redis/client` or `@keyv/redis`), connected or not. The store connects it if needed and
+   * never disconnects it: `close()` leaves it to its owner.
+   * @default undefined
+   */
+  client?: RedisClientLike;
+  /**
+   * First part of every key, so that several tenants (or envkeep deployments) share one Redis.
+   * No braces or whitespace.
+   * @default "envkeep"
+   */
+  prefix?: string;
+  /**
+   * Upper bound of every store call, in milliseconds, including waiting for a (re)connection.
+   * A call that cannot finish in time rejects with `StoreError`; its commands that were not sent
+   * yet are dropped. The client keeps reconnecting in the background.
+   * @default 5000
+   */
+  timeoutMs?: number;
+  /**
+   * Timeout of one TCP/TLS connection attempt of a client the store creates, in milliseconds.
+   * @default Math.min(timeoutMs, 5000)
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Longest pause between reconnection attempts of a client the store creates, in milliseconds
+   * (attempts back off from 50 ms up to this).
+   * @default 1000
+   */
+  maxReconnectDelayMs?: number;
+}
+
+/** A {@link SecretStore} on Redis. */
+export interface RedisStore extends SecretStore {
+  readonly name: "redis";
+  /** The key prefix of this store (see {@link RedisStoreOptions.prefix}). */
+  readonly prefix: string;
+}
+
+const STORE = "redis";
+const DEFAULT_PREFIX = "envkeep";
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_MAX_RECONNECT_DELAY_MS = 1000;
+/** Index entries read per round trip when listing. */
+const LIST_PAGE = 1000;
+
+class DeadlineError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = "DeadlineError";
+  }
+}
+
+function positiveMs(value: number | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`redisStore: ${option} must be a positive number of milliseconds`);
+  }
+  return value;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+/** Runs a script by SHA1, loading it with EVAL the first time a server has not seen it. */
+async function runScript(
+  raw: RawRedis,
+  script: LuaScript,
+  keys: string[],
+  args: string[],
+): Promise<number> {
+  const options = { keys, arguments: args };
+  try {
+    return Number(await raw.evalSha(script.sha1, options));
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return Number(await raw.eval(script.source, options));
+  }
+}
+
+function asRecord(value: unknown, key: string): StoredRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new StoreError(STORE, `the value at ${key} is not a record`);
+  }
+  return value as StoredRecord;
+}
+
+/**
+ * A store on Redis, Redis Cluster or Valkey: many host processes on many machines share one
+ * server. Records are kept through keyv (`@keyv/redis`, node-redis); create, compare-and-set and
+ * delete are Lua scripts that change a record, its metadata and the environment's list index in
+ * one atomic step. All keys of one workspace + environment share a hash tag, so every script runs
+ * unchanged on a cluster. `list` reads a sorted-set index, never a SCAN.
+ *
+ * Every call is bounded by `timeoutMs` and rejects with `StoreError` when Redis is unreachable;
+ * the client reconnects in the background and the store recovers by itself.
+ *
+ * @example
+ * ```ts
+ * import { generateMasterKey, SecretManager } from "@envkeep/core";
+ * import { redisStore } from "@envkeep/store-redis";
+ *
+ * const secrets = new SecretManager({
+ *   store: redisStore({ url: process.env.REDIS_URL, prefix: "acme" }),
+ *   masterKey: process.env.ENVKEEP_MASTER_KEY,
+ * });
+ * await secrets.create("api-keys", { API_KEY: "sk-1" });
+ * await secrets.close();
+ * ```
+ *
+ * @example
+ * ```ts
+ * // An existing cluster client: the store uses it and never disconnects it.
+ * import { createCluster } from "@keyv/redis";
+ *
+ * const cluster = createCluster({ rootNodes: [{ url: "redis://10.0.0.1:7000" }] });
+ * const store = redisStore({ client: cluster });
+ * ```
+ */
+export function redisStore(options: RedisStoreOptions = {}): RedisStore {
+  if (options.url !== undefined && options.client !== undefined) {
+    throw new TypeError("redisStore: give either url or client, not both");
+  }
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  assertPrefix(prefix);
+  const timeoutMs = positiveMs(options.timeoutMs, DEFAULT_TIMEOUT_MS, "timeoutMs");
+  const connection = new RedisConnection({
+    url: options.url,
+    client: options.client,
+    timeoutMs,
+    connectTimeoutMs: positiveMs(
+      options.connectTimeoutMs,
+      Math.min(timeoutMs, 5000),
+      "connectTimeoutMs",
+    ),
+    maxReconnectDelayMs: positiveMs(
+      options.maxReconnectDelayMs,
+      DEFAULT_MAX_RECONNECT_DELAY_MS,
+      "maxReconnectDelayMs",
+    ),
+  });
+  const { keyv, target } = connection;
+  let closed = false;
+
+  /** Runs one store call within the deadline; every failure becomes a StoreError. */
+  const run = async <T>(what: string, work: (raw: RawRedis) => Promise<T>): Promise<T> => {
+    if (closed) throw new StoreError(STORE, `${what} failed: the store is closed (${target})`);
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new DeadlineError(timeoutMs));
+      }, timeoutMs);
+    });
+    const attempt = (async () => {
+      await connection.ready();
+      return work(await connection.raw({ timeout: timeoutMs, abortSignal: abort.signal }));
+    })();
+    attempt.catch(() => {}); // settles after the deadline when Redis is away: nobody waits then
+    try {
+      return await Promise.race([attempt, deadline]);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      const reason =
+        error instanceof DeadlineError
+          ? `${what} timed out after ${timeoutMs} ms`
+          : `${what} failed`;
+      throw new StoreError(STORE, `${reason} (${target})`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  /** Serializes a record the way keyv reads it back (`keyv.get`). */
+  const serialize = async (record: StoredRecord): Promise<string> => {
+    const data = await keyv.serializeData({ value: record, expires: undefined });
+    if (typeof data !== "string") throw new StoreError(STORE, "keyv did not serialize to text");
+    return data;
+  };
+
+  const memberOf = (what: string, record: StoredRecord): string => {
+    try {
+      return indexMember(record.createdAt, record.name);
+    } catch (error) {
+      throw new StoreError(STORE, `${what} failed: ${(error as Error).message}`, { cause: error });
+    }
+  };
+
+  const scriptKeys = (ref: SecretRef) => {
+    const keys = scopeKeys(prefix, ref);
+    return [keys.recordPrefix + ref.name, keys.meta, keys.index];
+  };
+
+  return {
+    name: STORE,
+    prefix,
+
+    get: (ref: SecretRef) =>
+      run("get", async () => {
+        const key = recordKey(prefix, ref);
+        const value: unknown = await keyv.get(key);
+        return value === undefined ? undefined : asRecord(value, key);
+      }),
+
+    create: async (record: StoredRecord) => {
+      const member = memberOf("create", record);
+      const serialized = await serialize(record);
+      return run("create", async (raw) => {
+        // Another slot on a cluster, so not part of the script: added first and idempotently, a
+        // stale entry is harmless and a missing one impossible.
+        await raw.sAdd(environmentsKey(prefix, record.workspace), record.environment);
+        const meta = metaEntry(record.secretId, record.version, member);
+        const args = [record.name, member, serialized, meta];
+        return (await runScript(raw, CREATE_SCRIPT, scriptKeys(record), args)) === 1;
+      });
+    },
+
+    replace: async (record: StoredRecord, expectedVersion: number) => {
+      const member = memberOf("replace", record);
+      const serialized = await serialize(record);
+      return run("replace", async (raw) => {
+        const meta = metaEntry(record.secretId, record.version, member);
+        const args = [
+          record.name,
+          member,
+          serialized,
+          meta,
+          record.secretId,
+          String(expectedVersion),
+        ];
+        return (await runScript(raw, REPLACE_SCRIPT, scriptKeys(record), args)) === 1;
+      });
+    },
+
+    delete: (ref: SecretRef) =>
+      run(
+        "delete",
+        async (raw) => (await runScript(raw, DELETE_SCRIPT, scriptKeys(ref), [ref.name])) === 1,
+      ),
+
+    list: (scope: SecretScope, query: ListQuery = {}) =>
+      run("list", async (raw) => {
+        const { limit } = query;
+        let max = upperBound(query.before);
+        if (limit === 0 || max === undefined) return [];
+        const keys = scopeKeys(prefix, scope);
+        const records: StoredRecord[] = [];
+        for (;;) {
+          const count = Math.min(
+            LIST_PAGE,
+            limit === undefined ? LIST_PAGE : limit - records.length,
+          );
+          const members = await raw.zRange(keys.index, max, "-", {
+            BY: "LEX",
+            REV: true,
+            LIMIT: { offset: 0, count },
+          });
+          if (members.length === 0) break;
+          const recordKeys = members.map((member) => keys.recordPrefix + memberName(member));
+          const values: unknown[] = await keyv.getMany(recordKeys);
+          for (const [i, member] of members.entries()) {
+            const value = values[i];
+            // Gone, or deleted and created again, between the two reads: it is not at this
+            // position (any more), so leave it out; the next page fills the gap.
+            if (value === undefined) continue;
+            const record = asRecord(value, recordKeys[i]!);
+            if (record.createdAt !== memberTime(member)) continue;
+            records.push(record);
+          }
+          if (members.length < count || (limit !== undefined && records.length >= limit)) break;
+          max = `(${members.at(-1)}`;
+        }
+        return records;
+      }),
+
+    count: (scope: SecretScope) => run("count", (raw) => raw.zCard(scopeKeys(prefix, scope).index)),
+
+    environments: (workspace: string) =>
+      run("environments", async (raw) => [
+        ...(await raw.sMembers(environmentsKey(prefix, workspace))),
+      ]),
+
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await connection.close(timeoutMs);
+    },
+  };
+}

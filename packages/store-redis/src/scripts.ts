@@ -1,0 +1,73 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The atomic parts of the store, as Lua scripts. Each runs as one step on the server: no other
+ * client ever sees a record without its index and metadata entries, or the reverse.
+ *
+ * Every script gets the same three keys of one scope (one hash tag, so one cluster slot):
+ * `KEYS[1]` the record, `KEYS[2]` the metadata hash, `KEYS[3]` the index sorted set.
+ * Metadata entries are JSON `[secretId, version (string), index member]`.
+ */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+function script(name: string, source: string): LuaScript {
+  return { name, source, sha1: createHash("sha1").update(source).digest("hex") };
+}
+
+/** ARGV: name, index member, serialized record, metadata. Returns 1 when stored, 0 when taken. */
+export const CREATE_SCRIPT = script(
+  "create",
+  `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+return 1
+`,
+);
+
+/**
+ * ARGV: name, index member, serialized record, metadata, expected secretId, expected version.
+ * Returns 1 when replaced, 0 when missing or another secretId/version.
+ */
+export const REPLACE_SCRIPT = script(
+  "replace",
+  `
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if not current then return 0 end
+local meta = cjson.decode(current)
+if meta[1] ~= ARGV[5] or meta[2] ~= ARGV[6] then return 0 end
+if meta[3] ~= ARGV[2] then
+  redis.call('ZREM', KEYS[3], meta[3])
+  redis.call('ZADD', KEYS[3], 0, ARGV[2])
+end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+return 1
+`,
+);
+
+/** ARGV: name. Returns 1 when removed, 0 when there was none. */
+export const DELETE_SCRIPT = script(
+  "delete",
+  `
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if not current then return 0 end
+local meta = cjson.decode(current)
+redis.call('ZREM', KEYS[3], meta[3])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+return 1
+`,
+);
+
+/** The metadata entry of a record, as the scripts read it. */
+export function metaEntry(secretId: string, version: number, member: string): string {
+  return JSON.stringify([secretId, String(version), member]);
+}

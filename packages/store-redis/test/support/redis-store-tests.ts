@@ -1,0 +1,193 @@
+import type { StoredRecord } from "@envkeep/core";
+import type { StoreSuiteContext } from "@envkeep/store-test-suite";
+import { describe, expect, it } from "vitest";
+import { type RedisClientLike, type RedisStore, redisStore } from "../../src/index.js";
+import { admin as asAdmin, dumpPrefix } from "./redis-servers.js";
+
+export interface RedisTestSetup {
+  /** A client of the same server/cluster, for looking at raw keys. */
+  admin: RedisClientLike;
+  /** This run's prefix; stores made here use `${prefix}-x…`. */
+  prefix: string;
+  /** A store on the same server/cluster under `prefix`. */
+  newStore: (prefix: string) => RedisStore;
+}
+
+function record(workspace: string, name: string, createdAt: number): StoredRecord {
+  return {
+    workspace,
+    environment: "dev",
+    name,
+    secretId: `st-${name}`,
+    keys: ["A"],
+    createdAt,
+    updatedAt: createdAt,
+    version: 1,
+    sealed: `v1.${name}`,
+  };
+}
+
+/** Keys under `prefix`, from a raw dump. */
+async function keysUnder(admin: RedisClientLike, prefix: string): Promise<string[]> {
+  return (await dumpPrefix(admin, prefix))
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.split(" ")[0]!);
+}
+
+/**
+ * Checks the store's invariant on the raw data: every index member has its record and metadata
+ * entry, and every record and metadata entry has its index member.
+ */
+export async function expectConsistent(
+  admin: RedisClientLike,
+  store: RedisStore,
+  workspace: string,
+  environment = "dev",
+): Promise<number> {
+  const tag = `${store.prefix}:{${workspace}/${environment}}`;
+  const redis = asAdmin(admin);
+  const members = await redis.zRange(`${tag}:i`, 0, -1);
+  const meta = await redis.hGetAll(`${tag}:m`);
+  const records = (await keysUnder(admin, store.prefix))
+    .filter((key) => key.startsWith(`${tag}:r:`))
+    .map((key) => key.slice(`${tag}:r:`.length));
+  const indexed = members.map((member) => member.slice(18)).sort();
+  expect(Object.keys(meta).sort()).toEqual(indexed);
+  expect(records.sort()).toEqual(indexed);
+  for (const member of members) {
+    expect(JSON.parse(meta[member.slice(18)]!)[2]).toBe(member);
+  }
+  return members.length;
+}
+
+/** The Redis store's own tests, run inside the compliance suite's describe (single and cluster). */
+export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSetup): void {
+  describe("redis specifics", () => {
+    it("keeps every key of one workspace + environment under one hash tag", async () => {
+      const store = ctx.store() as RedisStore;
+      const secrets = ctx.manager();
+      await secrets.create("one", { A: "1" });
+      await secrets.create("two", { B: "2" }, { environment: "prod" });
+      await secrets.update("one", { C: "3" });
+      const keys = await keysUnder(setup.admin, store.prefix);
+      const ws = ctx.workspace();
+      const dev = keys.filter((key) => key.includes(`{${ws}/dev}`));
+      const prod = keys.filter((key) => key.includes(`{${ws}/prod}`));
+      expect(dev.sort()).toEqual(
+        [
+          `${store.prefix}:{${ws}/dev}:i`,
+          `${store.prefix}:{${ws}/dev}:m`,
+          `${store.prefix}:{${ws}/dev}:r:one`,
+        ].sort(),
+      );
+      expect(prod).toHaveLength(3);
+      // The only other key: the workspace's environment set.
+      expect(keys.filter((key) => !dev.includes(key) && !prod.includes(key))).toEqual([
+        `${store.prefix}:e:{${ws}}`,
+      ]);
+    });
+
+    it("index, metadata and records stay consistent through racing creates, updates and deletes", async () => {
+      const store = ctx.store() as RedisStore;
+      const managers = Array.from({ length: 4 }, () => ctx.manager());
+      const names = Array.from({ length: 20 }, (_, i) => `s${i % 10}`);
+      await Promise.allSettled(
+        managers.flatMap((m, host) =>
+          names.flatMap((name, i) => [
+            m.create(name, { H: String(host) }, { ifExists: i % 3 === 0 ? "overwrite" : "skip" }),
+            m.update(name, { [`U${host}`]: String(i) }),
+            ...(i % 4 === host ? [m.delete(name, { allowMissing: true })] : []),
+          ]),
+        ),
+      );
+      const held = await expectConsistent(setup.admin, store, ctx.workspace());
+      expect(await store.count({ workspace: ctx.workspace(), environment: "dev" })).toBe(held);
+    }, 60_000);
+
+    it("lists more records than one index page, in order, and pages with the cursor", async () => {
+      const store = ctx.store();
+      const ws = ctx.workspace();
+      const total = 2_345;
+      const batch = Array.from({ length: total }, (_, i) =>
+        record(ws, `n${String(i).padStart(5, "0")}`, 1_000 + Math.floor(i / 7)),
+      );
+      for (let i = 0; i < total; i += 200) {
+        await Promise.all(batch.slice(i, i + 200).map((r) => store.create(r)));
+      }
+      const scope = { workspace: ws, environment: "dev" };
+      const expected = [...batch]
+        .sort((a, b) => b.createdAt - a.createdAt || (a.name < b.name ? 1 : -1))
+        .map((r) => r.name);
+      const all = await store.list(scope);
+      expect(all.map((r) => r.name)).toEqual(expected);
+      const paged: string[] = [];
+      let before: { createdAt: number; name: string } | undefined;
+      for (;;) {
+        const page = await store.list(scope, { limit: 333, ...(before ? { before } : {}) });
+        paged.push(...page.map((r) => r.name));
+        const last = page.at(-1);
+        if (page.length < 333 || !last) break;
+        before = { createdAt: last.createdAt, name: last.name };
+      }
+      expect(paged).toEqual(expected);
+      expect((await store.list(scope, { limit: 10 })).map((r) => r.name)).toEqual(
+        expected.slice(0, 10),
+      );
+      expect(
+        (await store.list(scope, { before: { createdAt: 1_000.5 } })).map((r) => r.name),
+      ).toEqual(expected.slice(-7));
+    }, 60_000);
+
+    it("separates tenants by prefix", async () => {
+      const a = setup.newStore(`${setup.prefix}-tenant-a`);
+      const b = setup.newStore(`${setup.prefix}-tenant-b`);
+      try {
+        const ws = ctx.workspace();
+        expect(await a.create(record(ws, "same", 1))).toBe(true);
+        expect(await b.create(record(ws, "same", 2))).toBe(true);
+        expect((await a.get({ workspace: ws, environment: "dev", name: "same" }))?.createdAt).toBe(
+          1,
+        );
+        expect((await b.get({ workspace: ws, environment: "dev", name: "same" }))?.createdAt).toBe(
+          2,
+        );
+        await a.delete({ workspace: ws, environment: "dev", name: "same" });
+        expect(await b.count({ workspace: ws, environment: "dev" })).toBe(1);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it("close() leaves a caller's client connected", async () => {
+      const store = redisStore({ client: setup.admin, prefix: `${setup.prefix}-borrowed` });
+      const ws = ctx.workspace();
+      expect(await store.create(record(ws, "x", 1))).toBe(true);
+      await store.close();
+      await store.close();
+      expect(setup.admin.isOpen).toBe(true);
+      expect(await asAdmin(setup.admin).exists(`${setup.prefix}-borrowed:{${ws}/dev}:r:x`)).toBe(1);
+      await expect(store.count({ workspace: ws, environment: "dev" })).rejects.toMatchObject({
+        code: "STORE_UNAVAILABLE",
+        store: "redis",
+      });
+    });
+
+    it("rejects records whose createdAt is not whole milliseconds, storing nothing", async () => {
+      const store = ctx.store();
+      const ws = ctx.workspace();
+      await expect(store.create(record(ws, "frac", 1.5))).rejects.toMatchObject({
+        code: "STORE_UNAVAILABLE",
+      });
+      expect(await store.count({ workspace: ws, environment: "dev" })).toBe(0);
+    });
+
+    it("rejects a prefix that would break hash tags, and url together with client", () => {
+      expect(() => redisStore({ prefix: "a{b}" })).toThrow(/prefix/);
+      expect(() => redisStore({ prefix: "" })).toThrow(/prefix/);
+      expect(() => redisStore({ url: "redis://x", client: setup.admin })).toThrow(/either/);
+      expect(() => redisStore({ timeoutMs: 0 })).toThrow(/timeoutMs/);
+    });
+  });
+}
