@@ -1,21 +1,22 @@
 import type KeyvRedis from "@keyv/redis";
-import {
-  createClient,
-  createKeyv,
-  type Keyv,
-  type RedisClientType,
-  type RedisClusterType,
-} from "@keyv/redis";
+import { createClient, createKeyv, type Keyv, type RedisClientType } from "@keyv/redis";
 
 /**
- * A node-redis client or cluster, as `createClient()` / `createCluster()` of `redis`,
- * `@redis/client` or `@keyv/redis` return it (any modules, scripts or RESP version).
+ * A node-redis client or cluster: what `createClient()` / `createCluster()` of `redis`,
+ * `@redis/client` or `@keyv/redis` return (node-redis 5, any modules, scripts or RESP version).
+ * Typed by the members the store uses, since node-redis's generic types do not nest.
  */
-export type RedisClientLike =
-  // biome-ignore lint/suspicious/noExplicitAny: accept clients of any modules/scripts/RESP version
-  | RedisClientType<any, any, any, any, any>
-  // biome-ignore lint/suspicious/noExplicitAny: accept clusters of any modules/scripts/RESP version
-  | RedisClusterType<any, any, any, any, any>;
+export interface RedisClientLike {
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): unknown;
+  withCommandOptions(options: { timeout?: number; abortSignal?: AbortSignal }): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type
+  off(event: string, listener: (...args: any[]) => void): unknown;
+}
 
 interface EvalOptions {
   keys: string[];
@@ -42,18 +43,11 @@ interface CommandOptions {
   abortSignal?: AbortSignal;
 }
 
-/** What the store relies on of a node-redis client or cluster. */
-interface ClientShape {
-  readonly isOpen: boolean;
+/** What else the store reads of a client or cluster, where present. */
+interface ClientShape extends RedisClientLike {
   readonly isReady?: boolean;
   readonly options?: { url?: string; socket?: { host?: string; port?: number; path?: string } };
   readonly slots?: unknown;
-  connect(): Promise<unknown>;
-  close(): Promise<unknown>;
-  destroy(): unknown;
-  withCommandOptions(options: CommandOptions): unknown;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 interface ClusterShape {
