@@ -1,1 +1,5 @@
-export {};
+/**
+ * The `envkeep` command line as a library: `main(argv)` runs it and returns the exit code.
+ * The binary (`envkeep`) is `dist/bin.js`.
+ */
+export { createProgram, describeError, EXIT_ERROR, EXIT_USAGE, main } from "./main.js";

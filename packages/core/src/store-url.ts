@@ -36,6 +36,8 @@ export type StoreLocation =
       display: string;
       url: string;
       prefix?: string;
+      timeoutMs?: number;
+      connectTimeoutMs?: number;
     };
 
 const SUPPORTED = "memory:, sqlite:<path>, sqlite://<path>, redis://… or rediss://…";
@@ -53,6 +55,14 @@ export function resolveStoreUrl(
 /** `url` with any password replaced by `***`, for messages. */
 export function redactStoreUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, "$1***@");
+}
+
+function milliseconds(text: string, option: string, display: string): number {
+  const value = Number(text);
+  if (text === "" || !Number.isInteger(value) || value < 0) {
+    throw new InvalidError(`invalid ${option} in store URL ${display}: expected milliseconds`);
+  }
+  return value;
 }
 
 function parseQuery(query: string, allowed: readonly string[], display: string) {
@@ -73,7 +83,8 @@ function parseQuery(query: string, allowed: readonly string[], display: string) 
  * - `memory:` — a fresh in-process store (lost when the process exits).
  * - `sqlite:<path>` or `sqlite://<path>` (`sqlite:///abs/path` for an absolute path), with
  *   optional `?table=…&busyTimeoutMs=…`.
- * - `redis://[user:password@]host[:port][/db]` or `rediss://…`, with optional `?prefix=…`.
+ * - `redis://[user:password@]host[:port][/db]` or `rediss://…`, with optional
+ *   `?prefix=…&timeoutMs=…&connectTimeoutMs=…`.
  *
  * @throws {InvalidError} for any other scheme or a malformed URL (the message never shows a password).
  */
@@ -110,15 +121,7 @@ export function parseStoreUrl(url: string): StoreLocation {
     const table = params.get("table");
     if (table !== null) location.table = table;
     const timeout = params.get("busyTimeoutMs");
-    if (timeout !== null) {
-      const value = Number(timeout);
-      if (!Number.isInteger(value) || value < 0) {
-        throw new InvalidError(
-          `invalid busyTimeoutMs in store URL ${display}: expected milliseconds`,
-        );
-      }
-      location.busyTimeoutMs = value;
-    }
+    if (timeout !== null) location.busyTimeoutMs = milliseconds(timeout, "busyTimeoutMs", display);
     return location;
   }
   if (scheme === "redis" || scheme === "rediss") {
@@ -128,7 +131,11 @@ export function parseStoreUrl(url: string): StoreLocation {
     } catch {
       throw new InvalidError(`invalid store URL ${display}: not a valid ${scheme}:// URL`);
     }
-    const params = parseQuery(parsed.search.slice(1), ["prefix"], display);
+    const params = parseQuery(
+      parsed.search.slice(1),
+      ["prefix", "timeoutMs", "connectTimeoutMs"],
+      display,
+    );
     const prefix = params.get("prefix");
     parsed.search = "";
     const location: StoreLocation = {
@@ -138,6 +145,10 @@ export function parseStoreUrl(url: string): StoreLocation {
       url: parsed.toString(),
     };
     if (prefix !== null) location.prefix = prefix;
+    for (const option of ["timeoutMs", "connectTimeoutMs"] as const) {
+      const value = params.get(option);
+      if (value !== null) location[option] = milliseconds(value, option, display);
+    }
     return location;
   }
   throw new InvalidError(`unsupported store URL ${display}: use ${SUPPORTED}`);
@@ -247,6 +258,10 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
         redisStore({
           url: location.url,
           ...(location.prefix === undefined ? {} : { prefix: location.prefix }),
+          ...(location.timeoutMs === undefined ? {} : { timeoutMs: location.timeoutMs }),
+          ...(location.connectTimeoutMs === undefined
+            ? {}
+            : { connectTimeoutMs: location.connectTimeoutMs }),
         });
       break;
     }

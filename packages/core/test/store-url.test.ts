@@ -66,6 +66,12 @@ describe("parseStoreUrl", () => {
       prefix: "envkeep:test:",
     });
     expect(tls.display).not.toContain("pw");
+    expect(parseStoreUrl("redis://h:1?timeoutMs=200&connectTimeoutMs=100")).toMatchObject({
+      url: "redis://h:1",
+      timeoutMs: 200,
+      connectTimeoutMs: 100,
+    });
+    expect(() => parseStoreUrl("redis://h?timeoutMs=-1")).toThrow(/invalid timeoutMs/);
     expect(() => parseStoreUrl("redis://h?db=1")).toThrow(/unknown option "db"/);
   });
 

@@ -1,0 +1,249 @@
+import {
+  assertKey,
+  assertSecretName,
+  checkSecretTemplate,
+  InvalidError,
+  NotFoundError,
+  SECRET_TEMPLATES,
+} from "@envkeep/core";
+import { type Command, Option } from "commander";
+import { assertKeyOpensEnvironment, type GlobalOptions, withManager } from "../context.js";
+import { parseAssignments, readDotenvFile, readJsonFile, resolveAssignments } from "../entries.js";
+import {
+  confirm,
+  formatSecretTable,
+  formatTable,
+  formatTime,
+  secretInfoJson,
+  UsageError,
+} from "../io.js";
+
+type Globals = (command: Command) => GlobalOptions;
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** `envkeep secret …`: create, list, info, update, delete, templates. */
+export function registerSecretCommands(program: Command, globals: Globals): void {
+  const secret = program
+    .command("secret")
+    .description("manage named secrets (values are never printed)");
+
+  secret
+    .command("create")
+    .description("create a secret from KEY=VALUE arguments, a dotenv file and/or a JSON file")
+    .argument("<name>", "secret name: letters, digits, '.', '_' or '-'")
+    .argument("[pairs...]", "KEY=VALUE pairs; KEY=- reads that value from standard input")
+    .option("--from-dotenv <path>", "also read keys from this dotenv file (wins over arguments)")
+    .option("--from-json <path>", "also read keys from this JSON object file (wins over both)")
+    .option("--template <name>", "check that the keys of a template are all given")
+    .option("--force", "replace the secret if it already exists")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ envkeep secret create api-keys OPENAI_API_KEY=- < key.txt
+  $ envkeep secret create db --template postgres --from-dotenv ./db.env -e prod
+  $ envkeep secret create db PGPASSWORD=- --force     # prompts without echo on a terminal`,
+    )
+    .action(async (name: string, pairs: string[], options, command: Command) => {
+      assertSecretName(name);
+      const assignments = parseAssignments(pairs);
+      for (const { key } of assignments) assertKey(key);
+      if (options.template !== undefined) checkTemplateName(options.template);
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const entries = await resolveAssignments(assignments);
+        if (options.fromDotenv !== undefined) {
+          const fromFile = await readDotenvFile(secrets, options.fromDotenv);
+          for (const [key, value] of Object.entries(fromFile)) entries.set(key, value);
+        }
+        if (options.fromJson !== undefined) {
+          const fromFile = await readJsonFile(options.fromJson);
+          for (const [key, value] of Object.entries(fromFile)) entries.set(key, value);
+        }
+        if (entries.size === 0) {
+          throw new UsageError(
+            "a secret needs at least one key: give KEY=VALUE arguments, --from-dotenv or --from-json",
+          );
+        }
+        if (options.template !== undefined) checkSecretTemplate(options.template, entries.keys());
+        await assertKeyOpensEnvironment(secrets, opts.env);
+        let info: Awaited<ReturnType<typeof secrets.create>>;
+        try {
+          info = await secrets.create(name, Object.fromEntries(entries), {
+            ...(opts.env === undefined ? {} : { environment: opts.env }),
+            ifExists: options.force ? "overwrite" : "fail",
+          });
+        } catch (error) {
+          if ((error as { code?: string }).code === "ALREADY_EXISTS") {
+            throw new InvalidError(`${(error as Error).message} (use --force to replace it)`);
+          }
+          throw error;
+        }
+        const verb = info.version === 1 ? "Created" : "Replaced";
+        process.stdout.write(
+          `${verb} secret "${info.name}" in environment "${info.environment}" (version ${info.version}) with ${plural(info.keys.length, "key")}: ${info.keys.join(", ")}\n`,
+        );
+      });
+    });
+
+  secret
+    .command("list")
+    .description("list the secrets of an environment, newest first (never values)")
+    .option("--json", "print JSON instead of a table")
+    .action(async (options, command: Command) => {
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const infos = await secrets.list(opts.env === undefined ? {} : { environment: opts.env });
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(infos.map(secretInfoJson), null, 2)}\n`);
+        } else if (infos.length === 0) {
+          const environment =
+            opts.env ?? secrets.environment ?? process.env.ENVKEEP_ENVIRONMENT ?? "main";
+          process.stdout.write(`No secrets in environment "${environment}".\n`);
+        } else {
+          process.stdout.write(`${formatSecretTable(infos)}\n`);
+        }
+      });
+    });
+
+  secret
+    .command("info")
+    .description("show a secret's metadata: keys, version, times (never values)")
+    .argument("<name>", "secret name")
+    .option("--json", "print JSON")
+    .action(async (name: string, options, command: Command) => {
+      assertSecretName(name);
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const info = await secrets.info(
+          name,
+          opts.env === undefined ? {} : { environment: opts.env },
+        );
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(secretInfoJson(info), null, 2)}\n`);
+          return;
+        }
+        const rows: [string, string][] = [
+          ["Name", info.name],
+          ["Environment", info.environment],
+          ["Workspace", info.workspace],
+          ["Id", info.secretId],
+          ["Version", String(info.version)],
+          ["Keys", info.keys.join(", ")],
+          ["Created", formatTime(info.createdAt) + (info.createdBy ? ` by ${info.createdBy}` : "")],
+          ["Updated", formatTime(info.updatedAt) + (info.updatedBy ? ` by ${info.updatedBy}` : "")],
+        ];
+        const width = Math.max(...rows.map(([label]) => label.length));
+        process.stdout.write(
+          `${rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join("\n")}\n`,
+        );
+      });
+    });
+
+  secret
+    .command("update")
+    .description("set and/or remove keys of a secret (the other keys are kept)")
+    .argument("<name>", "secret name")
+    .argument("[pairs...]", "KEY=VALUE pairs to set; KEY=- reads that value from standard input")
+    .addOption(new Option("--unset <keys...>", "keys to remove"))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ envkeep secret update api-keys OPENAI_API_KEY=- < new-key.txt
+  $ envkeep secret update db PGHOST=db2.internal --unset PGSSLMODE`,
+    )
+    .action(async (name: string, pairs: string[], options, command: Command) => {
+      assertSecretName(name);
+      const assignments = parseAssignments(pairs);
+      const unset: string[] = options.unset ?? [];
+      for (const { key } of assignments) assertKey(key);
+      for (const key of unset) assertKey(key);
+      const both = assignments.filter(({ key }) => unset.includes(key)).map(({ key }) => key);
+      if (both.length > 0) throw new UsageError(`cannot both set and unset ${both.join(", ")}`);
+      if (assignments.length === 0 && unset.length === 0) {
+        throw new UsageError("nothing to update: give KEY=VALUE arguments and/or --unset KEY");
+      }
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const environment = opts.env === undefined ? {} : { environment: opts.env };
+        const before = await secrets.info(name, environment);
+        const changes: Record<string, string | null> = Object.fromEntries(
+          await resolveAssignments(assignments),
+        );
+        for (const key of unset) changes[key] = null;
+        const info = await secrets.update(name, changes, environment);
+        process.stdout.write(
+          info.version === before.version
+            ? `Secret "${info.name}" in environment "${info.environment}" is unchanged (version ${info.version})\n`
+            : `Updated secret "${info.name}" in environment "${info.environment}" (version ${info.version}); keys: ${info.keys.join(", ") || "(none)"}\n`,
+        );
+      });
+    });
+
+  secret
+    .command("delete")
+    .description("delete a secret, irreversibly (asks first on a terminal)")
+    .argument("<name>", "secret name")
+    .option("--allow-missing", "succeed when the secret does not exist")
+    .option("-y, --yes", "do not ask for confirmation (required when not on a terminal)")
+    .action(async (name: string, options, command: Command) => {
+      assertSecretName(name);
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const environment = opts.env === undefined ? {} : { environment: opts.env };
+        let info: Awaited<ReturnType<typeof secrets.info>>;
+        try {
+          info = await secrets.info(name, environment);
+        } catch (error) {
+          if (error instanceof NotFoundError && options.allowMissing) {
+            process.stdout.write(`Secret "${name}" does not exist; nothing deleted\n`);
+            return;
+          }
+          throw error;
+        }
+        if (!options.yes) {
+          if (!process.stdin.isTTY || !process.stderr.isTTY) {
+            throw new UsageError(
+              `refusing to delete secret "${name}" without --yes when not on a terminal`,
+            );
+          }
+          const ok = await confirm(
+            `Delete secret "${name}" in environment "${info.environment}" (${plural(info.keys.length, "key")})? This cannot be undone.`,
+          );
+          if (!ok) {
+            process.stderr.write("Not deleted.\n");
+            return;
+          }
+        }
+        await secrets.delete(name, { ...environment, allowMissing: options.allowMissing === true });
+        process.stdout.write(`Deleted secret "${name}" from environment "${info.environment}"\n`);
+      });
+    });
+
+  secret
+    .command("templates")
+    .description("list the templates of `secret create --template` and their keys")
+    .option("--json", "print JSON")
+    .action((options) => {
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(SECRET_TEMPLATES, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${formatTable(
+          ["TEMPLATE", "FOR", "KEYS"],
+          SECRET_TEMPLATES.map((t) => [t.name, t.description, t.keys.join(", ")]),
+        )}\n`,
+      );
+    });
+}
+
+function checkTemplateName(name: string): void {
+  if (!SECRET_TEMPLATES.some((template) => template.name === name)) {
+    checkSecretTemplate(name, []); // throws the "unknown template" error listing the names
+  }
+}

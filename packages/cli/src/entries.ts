@@ -1,0 +1,99 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { InvalidError, NotFoundError, Secret, type SecretManager } from "@envkeep/core";
+import { readAllStdin, readHiddenLine, stripOneNewline, UsageError } from "./io.js";
+
+/** One `KEY=VALUE` argument; `value: undefined` means `KEY=-` (read from standard input). */
+interface Assignment {
+  key: string;
+  value: string | undefined;
+}
+
+/** Splits `KEY=VALUE` arguments at the first `=`. `KEY=-` reads the value from standard input. */
+export function parseAssignments(args: readonly string[]): Assignment[] {
+  const assignments = args.map((arg) => {
+    const equals = arg.indexOf("=");
+    if (equals <= 0) {
+      const shown = JSON.stringify(arg.slice(0, 40));
+      throw new UsageError(
+        equals === 0
+          ? `invalid argument ${shown}: a KEY is missing before "="`
+          : `invalid argument ${shown}: expected KEY=VALUE (KEY=- reads the value from standard input)`,
+      );
+    }
+    const key = arg.slice(0, equals);
+    const value = arg.slice(equals + 1);
+    return { key, value: value === "-" ? undefined : value };
+  });
+  const fromStdin = assignments.filter((assignment) => assignment.value === undefined);
+  if (fromStdin.length > 1) {
+    throw new UsageError(
+      `only one KEY=- may read standard input (got ${fromStdin.map((a) => a.key).join(", ")})`,
+    );
+  }
+  return assignments;
+}
+
+/**
+ * Turns assignments into entries (later wins), reading standard input once for a `KEY=-`: all of
+ * it with one trailing newline stripped, or a hidden line when standard input is a terminal.
+ */
+export async function resolveAssignments(
+  assignments: readonly Assignment[],
+): Promise<Map<string, string>> {
+  const entries = new Map<string, string>();
+  for (const { key, value } of assignments) {
+    if (value !== undefined) {
+      entries.set(key, value);
+      continue;
+    }
+    const text = process.stdin.isTTY
+      ? await readHiddenLine(`Value for ${key}: `)
+      : stripOneNewline(await readAllStdin());
+    entries.set(key, text);
+  }
+  return entries;
+}
+
+/** Entries of a dotenv file, parsed by core (`${VAR}` expansion, never runs `$(…)`). */
+export async function readDotenvFile(
+  secrets: Pick<SecretManager, "resolve">,
+  file: string,
+): Promise<Record<string, string>> {
+  const entries = await secrets.resolve([
+    Secret.fromDotenv(path.resolve(file), { filename: path.basename(file) }),
+  ]);
+  return entries;
+}
+
+/** Entries of a JSON file holding one object of string values. */
+export async function readJsonFile(file: string): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
+      throw new NotFoundError(`JSON file ${JSON.stringify(file)} does not exist`);
+    throw new InvalidError(`cannot read JSON file ${JSON.stringify(file)} (${code ?? "error"})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidError(`JSON file ${JSON.stringify(file)} is not valid JSON`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidError(
+      `JSON file ${JSON.stringify(file)} must hold one object of KEY: "value" pairs`,
+    );
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== "string") {
+      throw new InvalidError(
+        `JSON file ${JSON.stringify(file)}: the value of ${JSON.stringify(key)} must be a string (got ${value === null ? "null" : typeof value})`,
+      );
+    }
+  }
+  return parsed as Record<string, string>;
+}

@@ -1,0 +1,123 @@
+import { isSecretsError, redactStoreUrl } from "@envkeep/core";
+import { Command, CommanderError, Option } from "commander";
+import { registerKeyCommands } from "./commands/key.js";
+import { registerRunCommand } from "./commands/run.js";
+import { registerSecretCommands } from "./commands/secret.js";
+import type { GlobalOptions } from "./context.js";
+import { UsageError } from "./io.js";
+
+/** Exit code of an envkeep error (not found, invalid, store unavailable…). */
+export const EXIT_ERROR = 1;
+/** Exit code of a usage error (unknown option, missing argument, bad KEY=VALUE…). */
+export const EXIT_USAGE = 2;
+
+function globals(command: Command): GlobalOptions {
+  const all = command.optsWithGlobals<GlobalOptions>();
+  return {
+    ...(all.store === undefined ? {} : { store: all.store }),
+    ...(all.workspace === undefined ? {} : { workspace: all.workspace }),
+    ...(all.env === undefined ? {} : { env: all.env }),
+  };
+}
+
+/** The `envkeep` program (commander), with every command registered. */
+export function createProgram(): Command {
+  const program = new Command("envkeep")
+    .description("Encrypted, environment-scoped secrets: manage them and run commands with them.")
+    .addOption(
+      new Option(
+        "--store <url>",
+        "memory:, sqlite:<path> or redis://… (default: $ENVKEEP_STORE, else sqlite:./.envkeep/secrets.db)",
+      ),
+    )
+    .addOption(
+      new Option("--workspace <name>", "workspace (default: $ENVKEEP_WORKSPACE, else default)"),
+    )
+    .addOption(
+      new Option("-e, --env <name>", "environment (default: $ENVKEEP_ENVIRONMENT, else main)"),
+    )
+    .showHelpAfterError(false)
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText(
+      "after",
+      `
+The master key comes from ENVKEEP_MASTER_KEY (or ENVKEEP_MASTER_KEYS=new,old while rotating).
+
+Examples:
+  $ export ENVKEEP_MASTER_KEY="$(envkeep key generate)"
+  $ envkeep secret create api-keys API_KEY=- < key.txt
+  $ envkeep secret list
+  $ envkeep run --secret api-keys -- node server.js`,
+    );
+  registerSecretCommands(program, globals);
+  registerRunCommand(program, globals);
+  registerKeyCommands(program, globals);
+  const configure = (command: Command) => {
+    command.exitOverride();
+    command.configureOutput({ outputError: () => {} });
+    for (const sub of command.commands) configure(sub);
+  };
+  configure(program);
+  return program;
+}
+
+/** One line, no control characters, passwords in URLs hidden. */
+function oneLine(text: string): string {
+  return redactStoreUrl(text)
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]*@/gi, "$1***@")
+    .replace(/[\r\n\t]+/g, " ")
+    .trim();
+}
+
+/** The one stderr line for an error, and the exit code. Never includes a secret value. */
+export function describeError(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof CommanderError) {
+    return { message: oneLine(error.message.replace(/^error: /, "")), exitCode: EXIT_USAGE };
+  }
+  if (error instanceof UsageError) return { message: oneLine(error.message), exitCode: EXIT_USAGE };
+  if (isSecretsError(error)) {
+    let message = error.message;
+    // A store error's cause (e.g. "SQLITE_NOTADB: file is not a database") is what the operator
+    // needs; stores only ever see sealed records, so it cannot hold a value.
+    if (error.code === "STORE_UNAVAILABLE" && error.cause instanceof Error && error.cause.message) {
+      message += `: ${error.cause.message.split("\n")[0]?.slice(0, 200)}`;
+    }
+    return { message: oneLine(message), exitCode: EXIT_ERROR };
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return {
+    message: `unexpected error${code ? ` (${code})` : ""}: ${oneLine(error instanceof Error ? error.message : String(error)).slice(0, 200)}`,
+    exitCode: EXIT_ERROR,
+  };
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and returns the exit code. Errors are
+ * printed on stderr as one line `envkeep: <message>`.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@envkeep/cli";
+ * process.exitCode = await main(["secret", "list", "--json"]);
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram();
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (
+      error instanceof CommanderError &&
+      (error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help")
+    ) {
+      return error.exitCode;
+    }
+    const { message, exitCode } = describeError(error);
+    process.stderr.write(`envkeep: ${message}\n`);
+    return exitCode;
+  }
+}
