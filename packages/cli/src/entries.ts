@@ -11,14 +11,12 @@ interface Assignment {
 
 /** Splits `KEY=VALUE` arguments at the first `=`. `KEY=-` reads the value from standard input. */
 export function parseAssignments(args: readonly string[]): Assignment[] {
-  const assignments = args.map((arg) => {
+  const assignments = args.map((arg, index) => {
     const equals = arg.indexOf("=");
     if (equals <= 0) {
-      const shown = JSON.stringify(arg.slice(0, 40));
+      // The argument is not echoed: it may be a value typed in the wrong place.
       throw new UsageError(
-        equals === 0
-          ? `invalid argument ${shown}: a KEY is missing before "="`
-          : `invalid argument ${shown}: expected KEY=VALUE (KEY=- reads the value from standard input)`,
+        `argument ${index + 1} after the secret name is not KEY=VALUE${equals === 0 ? " (no KEY before =)" : ""}; KEY=- reads the value from standard input`,
       );
     }
     const key = arg.slice(0, equals);

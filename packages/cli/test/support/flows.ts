@@ -1,0 +1,479 @@
+/**
+ * The end-to-end flows of the `envkeep` binary, run against one kind of store (SQLite, Redis…).
+ * Each test gets its own empty store through `newStore()`.
+ */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { generateMasterKey } from "@envkeep/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "./build.js";
+import { type CliOptions, envkeep, tempDir } from "./cli.js";
+
+export interface StoreUnderTest {
+  /** `--store` / `ENVKEEP_STORE` URL of a fresh, empty store. */
+  url: string;
+  /** Everything the backend holds for that store, as text (for leak checks). */
+  raw(): Promise<string>;
+}
+
+const printEnv = (...keys: string[]) =>
+  `process.stdout.write(JSON.stringify([${keys.map((k) => JSON.stringify(k)).join(",")}].map((k) => process.env[k] ?? null)))`;
+
+export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTest>): void {
+  describe(`envkeep CLI end to end (${label})`, () => {
+    const work = tempDir(label);
+    let counter = 0;
+
+    beforeAll(async () => {
+      await ensureBuilt();
+    }, 180_000);
+    afterAll(() => work.remove());
+
+    async function setup() {
+      const store = await newStore();
+      const key = generateMasterKey();
+      const cwd = path.join(work.dir, `case-${++counter}`);
+      const { mkdirSync } = await import("node:fs");
+      mkdirSync(cwd, { recursive: true });
+      const env = { ENVKEEP_MASTER_KEY: key, ENVKEEP_STORE: store.url };
+      const cli = (args: string[], options: CliOptions = {}) =>
+        envkeep(args, { cwd, ...options, env: { ...env, ...options.env } });
+      const listJson = async (extra: string[] = []) => {
+        const result = await cli(["secret", "list", "--json", ...extra]);
+        expect(result).toMatchObject({ code: 0, stderr: "" });
+        return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+      };
+      return { store, key, cwd, env, cli, listJson };
+    }
+
+    it("create → list → info → run a child that sees its secrets → update → delete", async () => {
+      const { cli, listJson } = await setup();
+      const created = await cli(["secret", "create", "api-keys", "API_KEY=sk-one", "REGION=eu"]);
+      expect(created).toEqual({
+        code: 0,
+        stdout:
+          'Created secret "api-keys" in environment "main" (version 1) with 2 keys: API_KEY, REGION\n',
+        stderr: "",
+      });
+
+      const table = await cli(["secret", "list"]);
+      expect(table.code).toBe(0);
+      const [header, row, ...rest] = table.stdout.trimEnd().split("\n");
+      expect(header).toMatch(/^NAME\s+KEYS\s+CREATED\s+UPDATED\s+VERSION$/);
+      expect(row).toMatch(
+        /^api-keys\s+API_KEY, REGION\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+1$/,
+      );
+      expect(rest).toEqual([]);
+
+      const [listed] = await listJson();
+      expect(listed).toMatchObject({
+        name: "api-keys",
+        environment: "main",
+        workspace: "default",
+        keys: ["API_KEY", "REGION"],
+        version: 1,
+      });
+      expect(String(listed?.secretId)).toMatch(/^st-/);
+
+      const info = await cli(["secret", "info", "api-keys"]);
+      expect(info.code).toBe(0);
+      expect(info.stdout).toMatch(/^Name:\s+api-keys$/m);
+      expect(info.stdout).toMatch(/^Keys:\s+API_KEY, REGION$/m);
+      expect(info.stdout).toMatch(/^Version:\s+1$/m);
+      const infoJson = JSON.parse((await cli(["secret", "info", "api-keys", "--json"])).stdout);
+      expect(infoJson).toEqual(listed);
+
+      const run = await cli([
+        "run",
+        "--secret",
+        "api-keys",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("API_KEY", "REGION"),
+      ]);
+      expect(run).toEqual({ code: 0, stdout: '["sk-one","eu"]', stderr: "" });
+
+      const updated = await cli([
+        "secret",
+        "update",
+        "api-keys",
+        "API_KEY=sk-two",
+        "--unset",
+        "REGION",
+      ]);
+      expect(updated.code).toBe(0);
+      expect(updated.stdout).toBe(
+        'Updated secret "api-keys" in environment "main" (version 2); keys: API_KEY\n',
+      );
+      const unchanged = await cli(["secret", "update", "api-keys", "API_KEY=sk-two"]);
+      expect(unchanged.stdout).toMatch(/unchanged \(version 2\)/);
+      const rerun = await cli([
+        "run",
+        "-s",
+        "api-keys",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("API_KEY", "REGION"),
+      ]);
+      expect(rerun.stdout).toBe('["sk-two",null]');
+
+      const deleted = await cli(["secret", "delete", "api-keys", "--yes"]);
+      expect(deleted).toEqual({
+        code: 0,
+        stdout: 'Deleted secret "api-keys" from environment "main"\n',
+        stderr: "",
+      });
+      expect(await listJson()).toEqual([]);
+      expect((await cli(["secret", "list"])).stdout).toBe('No secrets in environment "main".\n');
+    });
+
+    it("create merges arguments, then the dotenv file, then the JSON file (later wins)", async () => {
+      const { cli, cwd } = await setup();
+      writeFileSync(
+        path.join(cwd, "vars.env"),
+        "B=from-dotenv\nC=from-dotenv\n# comment\nD=${B}-x\n",
+      );
+      writeFileSync(path.join(cwd, "vars.json"), JSON.stringify({ C: "from-json", E: "json" }));
+      const created = await cli([
+        "secret",
+        "create",
+        "merged",
+        "A=from-args",
+        "B=from-args",
+        "C=from-args",
+        "--from-dotenv",
+        "vars.env",
+        "--from-json",
+        "vars.json",
+      ]);
+      expect(created.code).toBe(0);
+      const run = await cli([
+        "run",
+        "-s",
+        "merged",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("A", "B", "C", "D", "E"),
+      ]);
+      expect(JSON.parse(run.stdout)).toEqual([
+        "from-args",
+        "from-dotenv",
+        "from-json",
+        "from-dotenv-x",
+        "json",
+      ]);
+    });
+
+    it("KEY=- reads the value from standard input, stripping one trailing newline", async () => {
+      const { cli } = await setup();
+      const created = await cli(["secret", "create", "stdin", "TOKEN=-", "OTHER=x"], {
+        input: "line one\nline two\n\n",
+      });
+      expect(created.code).toBe(0);
+      await cli(["secret", "update", "stdin", "SECOND=-"], { input: "tail\r\n" });
+      const run = await cli([
+        "run",
+        "-s",
+        "stdin",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("TOKEN", "SECOND"),
+      ]);
+      expect(JSON.parse(run.stdout)).toEqual(["line one\nline two\n", "tail"]);
+      const twice = await cli(["secret", "create", "two", "A=-", "B=-"], { input: "x" });
+      expect(twice.code).toBe(2);
+      expect(twice.stderr).toBe("envkeep: only one KEY=- may read standard input (got A, B)\n");
+    });
+
+    it("--force replaces an existing secret; without it, creating again fails and changes nothing", async () => {
+      const { cli, listJson } = await setup();
+      await cli(["secret", "create", "db", "PGPASSWORD=one"]);
+      const [before] = await listJson();
+      const again = await cli(["secret", "create", "db", "PGPASSWORD=two"]);
+      expect(again).toEqual({
+        code: 1,
+        stdout: "",
+        stderr:
+          'envkeep: secret "db" already exists in environment "main" (use --force to replace it)\n',
+      });
+      expect(await listJson()).toEqual([before]);
+      const forced = await cli(["secret", "create", "db", "PGHOST=h", "--force"]);
+      expect(forced.stdout).toMatch(/^Replaced secret "db" .*\(version 2\) with 1 key: PGHOST\n$/);
+      const [after] = await listJson();
+      expect(after).toMatchObject({
+        secretId: before?.secretId,
+        createdAt: before?.createdAt,
+        version: 2,
+        keys: ["PGHOST"],
+      });
+    });
+
+    it("environments are separate (-e / ENVKEEP_ENVIRONMENT)", async () => {
+      const { cli, listJson } = await setup();
+      await cli(["secret", "create", "db", "PGPASSWORD=dev-pw", "-e", "dev"]);
+      await cli(["-e", "prod", "secret", "create", "db", "PGPASSWORD=prod-pw"]);
+      expect(await listJson()).toEqual([]);
+      expect((await listJson(["-e", "dev"])).map((s) => s.environment)).toEqual(["dev"]);
+      const prod = await cli(
+        ["run", "-s", "db", "--", process.execPath, "-e", printEnv("PGPASSWORD")],
+        {
+          env: { ENVKEEP_ENVIRONMENT: "prod" },
+        },
+      );
+      expect(prod.stdout).toBe('["prod-pw"]');
+      const dev = await cli([
+        "run",
+        "-e",
+        "dev",
+        "-s",
+        "db",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("PGPASSWORD"),
+      ]);
+      expect(dev.stdout).toBe('["dev-pw"]');
+    });
+
+    it("templates: lists them, and create --template checks every key is given", async () => {
+      const { cli, listJson } = await setup();
+      const templates = await cli(["secret", "templates"]);
+      expect(templates.code).toBe(0);
+      expect(templates.stdout).toMatch(
+        /^postgres\s+.*PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE$/m,
+      );
+      expect(JSON.parse((await cli(["secret", "templates", "--json"])).stdout)).toHaveLength(6);
+      const missing = await cli([
+        "secret",
+        "create",
+        "pg",
+        "--template",
+        "postgres",
+        "PGHOST=h",
+        "PGUSER=u",
+      ]);
+      expect(missing).toEqual({
+        code: 1,
+        stdout: "",
+        stderr:
+          'envkeep: template "postgres" needs the keys PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; missing: PGPORT, PGPASSWORD, PGDATABASE\n',
+      });
+      const unknown = await cli(["secret", "create", "x", "--template", "mysql", "A=1"]);
+      expect(unknown.stderr).toMatch(/^envkeep: unknown template "mysql": use one of aws, github/);
+      expect(await listJson()).toEqual([]);
+      const ok = await cli(["secret", "create", "oa", "--template", "openai", "OPENAI_API_KEY=sk"]);
+      expect(ok.code).toBe(0);
+    });
+
+    it("delete asks for --yes when not on a terminal, and --allow-missing tolerates a missing secret", async () => {
+      const { cli, listJson } = await setup();
+      await cli(["secret", "create", "keep", "A=1"]);
+      const refused = await cli(["secret", "delete", "keep"]);
+      expect(refused).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: 'envkeep: refusing to delete secret "keep" without --yes when not on a terminal\n',
+      });
+      expect((await listJson()).map((s) => s.name)).toEqual(["keep"]);
+      const missing = await cli(["secret", "delete", "nope", "--yes"]);
+      expect(missing).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: 'envkeep: secret "nope" not found in environment "main"\n',
+      });
+      const allowed = await cli(["secret", "delete", "nope", "--allow-missing"]);
+      expect(allowed).toMatchObject({ code: 0, stderr: "" });
+    });
+
+    it("run passes the exit code through, layers env files after secrets, and checks before starting", async () => {
+      const { cli, cwd } = await setup();
+      await cli(["secret", "create", "s", "A=secret", "B=secret"]);
+      writeFileSync(path.join(cwd, ".env.local"), "B=file\nC=file\n");
+      const layered = await cli([
+        "run",
+        "-s",
+        "s",
+        "--env-file",
+        ".env.local",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("A", "B", "C"),
+      ]);
+      expect(layered.stdout).toBe('["secret","file","file"]');
+      const explained = await cli([
+        "run",
+        "--explain",
+        "-s",
+        "s",
+        "--env-file",
+        ".env.local",
+        "--",
+        process.execPath,
+        "-e",
+        "",
+      ]);
+      expect(explained.stderr).toMatch(
+        /^envkeep: B from env file \.env\.local, overriding secret "s" \(environment main, version 1\)$/m,
+      );
+      expect(explained.stderr).not.toMatch(/secret",|"file"/);
+
+      const exit = await cli(["run", "--", process.execPath, "-e", "process.exit(42)"]);
+      expect(exit.code).toBe(42);
+
+      const marker = path.join(cwd, "started");
+      const startScript = `require("fs").writeFileSync(${JSON.stringify(marker)}, "x")`;
+      const notFound = await cli([
+        "run",
+        "-s",
+        "missing",
+        "--",
+        process.execPath,
+        "-e",
+        startScript,
+      ]);
+      expect(notFound).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: 'envkeep: secret "missing" not found in environment "main"\n',
+      });
+      const required = await cli([
+        "run",
+        "-s",
+        "s",
+        "--require",
+        "A",
+        "--require",
+        "Z",
+        "--",
+        process.execPath,
+        "-e",
+        startScript,
+      ]);
+      expect(required.stderr).toBe("envkeep: missing required keys: Z\n");
+      const { existsSync } = await import("node:fs");
+      expect(existsSync(marker)).toBe(false);
+
+      const noCommand = await cli(["run", "-s", "s"]);
+      expect(noCommand.code).toBe(2);
+      const badCommand = await cli(["run", "--", "envkeep-no-such-command-xyz"]);
+      expect(badCommand).toMatchObject({
+        code: 1,
+        stderr: 'envkeep: cannot start "envkeep-no-such-command-xyz": command not found\n',
+      });
+    });
+
+    it("key rotate re-wraps every secret under the new key; then the old key can go", async () => {
+      const { cli, key: oldKey } = await setup();
+      await cli(["secret", "create", "a", "A=1"]);
+      await cli(["secret", "create", "b", "B=2", "-e", "dev"]);
+      const newKey = (await envkeep(["key", "generate"])).stdout.trim();
+      expect(newKey).toMatch(/^ek1_/);
+      const rotated = await cli(["key", "rotate", "--progress"], {
+        env: { ENVKEEP_MASTER_KEY: undefined, ENVKEEP_MASTER_KEYS: `${newKey},${oldKey}` },
+      });
+      expect(rotated.code).toBe(0);
+      expect(rotated.stdout).toMatch(
+        /^Rotated 2 secrets to master key k\S+: 2 re-wrapped, 0 already current, 0 failed\n$/,
+      );
+      expect(rotated.stderr).toBe(""); // not a terminal: no progress bar
+      const withNew = { env: { ENVKEEP_MASTER_KEY: newKey } };
+      const run = await cli(
+        ["run", "-s", "a", "--", process.execPath, "-e", printEnv("A")],
+        withNew,
+      );
+      expect(run.stdout).toBe('["1"]');
+      const withOld = await cli(["run", "-s", "a", "--", process.execPath, "-e", printEnv("A")]);
+      expect(withOld.code).toBe(1);
+      expect(withOld.stderr).toMatch(/^envkeep: secret "a" .*which this manager does not hold/);
+      const again = await cli(["key", "rotate"], withNew);
+      expect(again.stdout).toMatch(/0 re-wrapped, 2 already current, 0 failed/);
+    });
+
+    it("never prints a value: a canary shows up only in the output of the child that prints it", async () => {
+      const { cli, cwd, store } = await setup();
+      const canary = `canary-${Math.random().toString(36).slice(2)}-value`;
+      writeFileSync(path.join(cwd, "c.env"), `FROM_FILE=${canary}-file\n`);
+      writeFileSync(path.join(cwd, "c.json"), JSON.stringify({ FROM_JSON: `${canary}-json` }));
+      const outputs = [
+        await cli(
+          [
+            "secret",
+            "create",
+            "c",
+            `ARG=${canary}`,
+            "STDIN=-",
+            "--from-dotenv",
+            "c.env",
+            "--from-json",
+            "c.json",
+          ],
+          { input: canary },
+        ),
+        await cli(["secret", "list"]),
+        await cli(["secret", "list", "--json"]),
+        await cli(["secret", "info", "c"]),
+        await cli(["secret", "info", "c", "--json"]),
+        await cli(["secret", "create", "c", `ARG=${canary}`]),
+        await cli(["secret", "create", "bad name", `ARG=${canary}`]),
+        await cli(["secret", "create", "c2", `bad-key=${canary}`]),
+        await cli(["secret", "create", "c3", `${canary}`]),
+        await cli(["secret", "create", "c4", "--template", "aws", `ARG=${canary}`]),
+        await cli(["secret", "update", "c", `ARG=${canary}-2`]),
+        await cli(["secret", "update", "c", `bad key=${canary}`]),
+        await cli(["run", "--explain", "-s", "c", "--", process.execPath, "-e", "process.exit(3)"]),
+        await cli([
+          "run",
+          "-s",
+          "c",
+          "--require",
+          "NOPE",
+          "--",
+          process.execPath,
+          "-e",
+          "console.log(process.env.ARG)",
+        ]),
+        await cli(["run", "-s", "c"], {}),
+        await cli(["secret", "list"], { env: { ENVKEEP_MASTER_KEY: generateMasterKey() } }),
+        await cli(["run", "-s", "c", "--", process.execPath, "-e", ""], {
+          env: { ENVKEEP_MASTER_KEY: generateMasterKey() },
+        }),
+        await cli(["secret", "update", "c", "X=1"], {
+          env: { ENVKEEP_MASTER_KEY: generateMasterKey() },
+        }),
+        await cli(["key", "rotate"], {
+          env: {
+            ENVKEEP_MASTER_KEY: undefined,
+            ENVKEEP_MASTER_KEYS: `${generateMasterKey()},${generateMasterKey()}`,
+          },
+        }),
+        await cli(["secret", "delete", "c"]),
+      ];
+      for (const { stdout, stderr } of outputs) {
+        expect(stdout).not.toContain(canary);
+        expect(stderr).not.toContain(canary);
+      }
+      expect(await store.raw()).not.toContain(canary);
+      // …while the child of `envkeep run` does get every value.
+      const child = await cli([
+        "run",
+        "-s",
+        "c",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("ARG", "STDIN", "FROM_FILE", "FROM_JSON"),
+      ]);
+      expect(JSON.parse(child.stdout)).toEqual([
+        `${canary}-2`,
+        canary,
+        `${canary}-file`,
+        `${canary}-json`,
+      ]);
+    });
+  });
+}
