@@ -23,6 +23,14 @@ export function recordKey(workspace: string, environment: string, name: string):
   return `${workspace}/${environment}/${name}`;
 }
 
+/**
+ * The keys of one scope form one contiguous range of the primary key: from `ws/env/` up to (not
+ * including) `ws/env0`, `0` being the character after `/`.
+ */
+export function scopeKeyRange(workspace: string, environment: string): [string, string] {
+  return [`${workspace}/${environment}/`, `${workspace}/${environment}0`];
+}
+
 /** Every statement of the store, for one table. */
 export function statements(table: string) {
   const order = `ORDER BY ${CREATED_AT} DESC, ${NAME} DESC`;
@@ -50,8 +58,11 @@ export function statements(table: string) {
      * of the cursor's own millisecond.
      */
     listBeforeName: `SELECT value FROM ${table} WHERE ${scope} AND ${CREATED_AT} <= ? AND (${CREATED_AT} < ? OR ${NAME} < ?) ${order} LIMIT ?`,
-    /** Params: workspace, environment. Reads index entries only. */
-    count: `SELECT count(*) AS n FROM ${table} WHERE ${scope}`,
+    /**
+     * Params: the scope's key range (see {@link scopeKeyRange}). Counts entries of the primary-key
+     * index only: no row is read.
+     */
+    count: `SELECT count(*) AS n FROM ${table} WHERE key >= ? AND key < ?`,
     /** Param: workspace. A skip-scan of the index: one seek per environment. */
     environments: `WITH RECURSIVE env(name) AS (
       SELECT min(${ENVIRONMENT}) FROM ${table} WHERE ${WORKSPACE} = ?1

@@ -11,7 +11,7 @@ import {
 } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
 import Keyv from "keyv";
-import { recordKey, statements, TABLE_NAME } from "./schema.js";
+import { recordKey, scopeKeyRange, statements, TABLE_NAME } from "./schema.js";
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -270,7 +270,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     count: (scope) =>
       run("count", async ({ query }) => {
-        const [row] = await query(sql.count, scope.workspace, scope.environment);
+        const [row] = await query(sql.count, ...scopeKeyRange(scope.workspace, scope.environment));
         return Number(row?.n ?? 0);
       }),
 
