@@ -69,11 +69,16 @@ export async function ensureBuilt(): Promise<void> {
     }
     try {
       if (!built(stamp)) {
-        execFileSync(
-          "pnpm",
-          packages.flatMap((pkg) => ["--filter", `@envkeep/${pkg}`]).concat("build"),
-          { cwd: root, stdio: "pipe" },
-        );
+        try {
+          execFileSync(
+            "pnpm",
+            packages.flatMap((pkg) => ["--filter", `@envkeep/${pkg}`]).concat("build"),
+            { cwd: root, stdio: "pipe", encoding: "utf8" },
+          );
+        } catch (error) {
+          const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+          throw new Error(`building the packages failed:\n${`${stdout}\n${stderr}`.slice(-4000)}`);
+        }
         writeFileSync(stampFile, stamp);
       }
       return;
