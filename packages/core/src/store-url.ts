@@ -163,19 +163,26 @@ function isModuleNotFound(error: unknown, specifier: string): boolean {
   );
 }
 
-/** `import(specifier)`; when that fails, the package as installed for the working directory. */
+/**
+ * `import(specifier)`; when that fails, the package as installed for the working directory, then
+ * for the main script (strict layouts such as pnpm's do not let core see its siblings).
+ */
 async function importFromHere(specifier: string): Promise<unknown> {
   try {
     return await import(specifier);
   } catch (error) {
     if (!isModuleNotFound(error, specifier)) throw error;
-    let resolved: string;
-    try {
-      resolved = createRequire(path.join(process.cwd(), "noop.js")).resolve(specifier);
-    } catch {
-      throw error;
+    const bases = [process.cwd(), ...(process.argv[1] ? [path.dirname(process.argv[1])] : [])];
+    for (const base of bases) {
+      let resolved: string;
+      try {
+        resolved = createRequire(path.join(base, "noop.js")).resolve(specifier);
+      } catch {
+        continue;
+      }
+      return import(pathToFileURL(resolved).href);
     }
-    return import(pathToFileURL(resolved).href);
+    throw error;
   }
 }
 
