@@ -49,15 +49,15 @@ export function statements(table: string) {
     /** Returns one row when a record was removed. */
     delete: `DELETE FROM ${table} WHERE key = ? RETURNING key`,
     /** Params: workspace, environment, limit (-1: no limit). */
-    list: `SELECT value FROM ${table} WHERE ${scope} ${order} LIMIT ?`,
+    list: `SELECT key, value FROM ${table} WHERE ${scope} ${order} LIMIT ?`,
     /** Params: workspace, environment, createdAt, limit. `createdAt < before.createdAt`. */
-    listBefore: `SELECT value FROM ${table} WHERE ${scope} AND ${CREATED_AT} < ? ${order} LIMIT ?`,
+    listBefore: `SELECT key, value FROM ${table} WHERE ${scope} AND ${CREATED_AT} < ? ${order} LIMIT ?`,
     /**
      * Params: workspace, environment, createdAt, createdAt, name, limit. Strictly after the cursor
      * `(createdAt, name)`; the `<=` bound lets the index seek, the OR only filters the few entries
      * of the cursor's own millisecond.
      */
-    listBeforeName: `SELECT value FROM ${table} WHERE ${scope} AND ${CREATED_AT} <= ? AND (${CREATED_AT} < ? OR ${NAME} < ?) ${order} LIMIT ?`,
+    listBeforeName: `SELECT key, value FROM ${table} WHERE ${scope} AND ${CREATED_AT} <= ? AND (${CREATED_AT} < ? OR ${NAME} < ?) ${order} LIMIT ?`,
     /**
      * Params: the scope's key range (see {@link scopeKeyRange}). Counts entries of the primary-key
      * index only: no row is read.

@@ -1,11 +1,13 @@
 import { chmod, mkdir, open } from "node:fs/promises";
 import path from "node:path";
 import {
+  IntegrityError,
   InvalidError,
   type ListQuery,
   type SecretRef,
   type SecretScope,
   type SecretStore,
+  SecretsError,
   type StoredRecord,
   StoreError,
 } from "@envkeep/core";
@@ -76,13 +78,23 @@ function storedForm(record: StoredRecord): string {
   return JSON.stringify({ value });
 }
 
-function parseStored(text: unknown): StoredRecord {
-  if (typeof text !== "string") throw new TypeError("row value is not text");
-  const parsed = JSON.parse(text) as { value?: StoredRecord } | null;
-  if (!parsed || typeof parsed.value !== "object" || parsed.value === null) {
-    throw new TypeError("row value is not a stored record");
+/** A row that is not a stored record: damaged outside envkeep. That secret fails, nothing else. */
+const damaged = (key: string, cause?: unknown) =>
+  new IntegrityError(`the stored row of secret ${JSON.stringify(key)} is not a valid record`, {
+    cause,
+  });
+
+/** The record of a row's value (keyv's stored form). */
+function parseStored(key: string, text: unknown): StoredRecord {
+  let parsed: unknown;
+  try {
+    parsed = typeof text === "string" ? JSON.parse(text) : undefined;
+  } catch (error) {
+    throw damaged(key, error);
   }
-  return parsed.value;
+  const value = (parsed as { value?: unknown } | null)?.value;
+  if (typeof value !== "object" || value === null) throw damaged(key);
+  return value as StoredRecord;
 }
 
 /** Creates the file with mode 0600 (and its directory) unless it exists; never changes an existing file. */
@@ -207,6 +219,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     try {
       return await work(db);
     } catch (error) {
+      if (error instanceof SecretsError) throw error;
       throw fail(`${what} failed`, error);
     }
   };
@@ -220,7 +233,17 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     get: (ref) =>
       run("get", async ({ keyv }) => {
-        const record = await keyv.get(key(ref));
+        const rowKey = key(ref);
+        let record: StoredRecord | undefined;
+        try {
+          record = await keyv.get(rowKey);
+        } catch (error) {
+          if (error instanceof SyntaxError) throw damaged(rowKey, error); // from deserializing
+          throw error;
+        }
+        if (record !== undefined && (typeof record !== "object" || record === null)) {
+          throw damaged(rowKey);
+        }
         return record ?? undefined;
       }),
 
@@ -251,7 +274,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         const limit = listQuery.limit ?? -1;
         if (limit === 0) return [];
         const { workspace, environment } = scope;
-        const rows = !before
+        const rows: Record<string, unknown>[] = !before
           ? await query(sql.list, workspace, environment, limit)
           : before.name === undefined
             ? await query(sql.listBefore, workspace, environment, before.createdAt, limit)
@@ -264,7 +287,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
                 before.name,
                 limit,
               );
-        return rows.map((row) => parseStored(row.value));
+        return rows.map((row) => parseStored(String(row.key), row.value));
       }),
 
     count: (scope) =>

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:
 import path from "node:path";
 import {
   generateMasterKey,
+  IntegrityError,
   InvalidError,
   SecretManager,
   type StoredRecord,
@@ -266,5 +267,25 @@ describe("sqliteStore: behaviour", () => {
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows)).not.toContain("hunter2");
     expect(JSON.stringify(rows)).toContain("PGPASSWORD");
+  });
+
+  it("a row damaged outside envkeep is an IntegrityError for that secret only", async () => {
+    const file = freshFile();
+    const secrets = new SecretManager({
+      store: sqliteStore({ path: file }),
+      masterKey: generateMasterKey(),
+      environment: "dev",
+    });
+    await secrets.create("good", { A: "1" });
+    await secrets.create("bad", { B: "2" });
+    const damage = (value: string) =>
+      rawQuery(file, "UPDATE envkeep_secrets SET value = ? WHERE key LIKE '%/dev/bad'", value);
+    // The list index parses every row it holds, so SQLite itself refuses a row that is not JSON.
+    await expect(damage('{"value": trunc')).rejects.toThrow(/malformed JSON/);
+    await damage('{"value": 42}');
+    await expect(secrets.info("bad")).rejects.toBeInstanceOf(IntegrityError);
+    expect(await secrets.resolve([secrets.fromName("good")])).toEqual({ A: "1" });
+    expect((await secrets.list()).map((info) => info.name)).toContain("good");
+    await secrets.close();
   });
 });
