@@ -41,3 +41,23 @@ it("create → list → run a child that sees its secrets, on the embedded defau
   );
   expect(run).toEqual({ code: 0, stdout: "hello, token has 6 characters\n", stderr: "" });
 });
+
+it("run forwards SIGTERM to the child and passes its exit code through", async () => {
+  const env = { ENVKEEP_MASTER_KEY: generateMasterKey() };
+  const { spawn } = await import("node:child_process");
+  const { bin } = await import("./support/build.js");
+  const script =
+    'process.on("SIGTERM", () => { process.stdout.write("child got SIGTERM"); process.exit(5); }); process.stdout.write("ready"); setInterval(() => {}, 1000);';
+  const child = spawn(process.execPath, [bin, "run", "--", process.execPath, "-e", script], {
+    cwd: work.dir,
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    out += chunk;
+    if (out === "ready") child.kill("SIGTERM");
+  });
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  expect(out).toBe("readychild got SIGTERM");
+  expect(code).toBe(5);
+});
