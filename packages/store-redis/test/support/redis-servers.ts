@@ -56,6 +56,7 @@ export class ThrowawayRedis {
   readonly dir: string;
   readonly #args: string[];
   #process: ChildProcess | undefined;
+  #watchdog: ChildProcess | undefined;
 
   private constructor(port: number, args: string[]) {
     this.port = port;
@@ -65,6 +66,13 @@ export class ThrowawayRedis {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** The URL with the server's password, if it has one. */
+  get #pingUrl(): string {
+    const at = this.#args.indexOf("--requirepass");
+    const password = at >= 0 ? this.#args[at + 1] : undefined;
+    return password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${this.port}` : this.url;
   }
 
   /**
@@ -84,7 +92,8 @@ export class ThrowawayRedis {
   }
 
   get running(): boolean {
-    return this.#process !== undefined && this.#process.exitCode === null;
+    const child = this.#process;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
   /** (Re)starts the process on the same port and dir; resolves when it answers PING. */
@@ -110,12 +119,22 @@ export class ThrowawayRedis {
       { stdio: "ignore" },
     );
     this.#process = child;
+    // If this test process dies without its afterAll (a crash, an OOM), take the server with it.
+    this.#watchdog = spawn(
+      "sh",
+      [
+        "-c",
+        `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null`,
+      ],
+      { detached: true, stdio: "ignore" },
+    );
+    this.#watchdog.unref();
     const exited = new Promise<never>((_, reject) =>
       child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`))),
     );
     exited.catch(() => {});
     const deadline = Date.now() + 10_000;
-    while (!(await Promise.race([reachable(this.url, 500), exited]))) {
+    while (!(await Promise.race([reachable(this.#pingUrl, 500), exited]))) {
       if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not start`);
       await sleep(50);
     }
@@ -123,6 +142,7 @@ export class ThrowawayRedis {
 
   /** Stops the process: `SIGKILL` is a crash, `SIGTERM` a clean shutdown. */
   async halt(signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<void> {
+    this.#watchdog?.kill("SIGKILL");
     const child = this.#process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -130,8 +150,19 @@ export class ThrowawayRedis {
     await exited;
   }
 
+  /** Freezes the process (`SIGSTOP`): connections stay open, nothing answers. */
+  freeze(): void {
+    this.#process?.kill("SIGSTOP");
+  }
+
+  /** Lets a frozen process run again (`SIGCONT`). */
+  thaw(): void {
+    this.#process?.kill("SIGCONT");
+  }
+
   /** Stops the process for good and removes its dir. */
   async stop(): Promise<void> {
+    this.thaw();
     await this.halt("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
   }
