@@ -169,9 +169,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   let closing: Promise<void> | undefined;
 
   const connect = async (): Promise<Connection> => {
-    if (file !== ":memory:") await createFile(file);
+    if (file !== ":memory:") await createFile(where);
     // busyTimeout is applied by the adapter right after opening, before its CREATE TABLE.
-    const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table, busyTimeout: busyTimeoutMs });
+    const adapter = new KeyvSqlite({ uri: `sqlite://${where}`, table, busyTimeout: busyTimeoutMs });
     // keyv listens to the adapter's "error" events (an unheard one would throw); errors reach us
     // as rejections anyway.
     const keyv = new Keyv<StoredRecord>({
