@@ -1,9 +1,9 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
-import { afterAll, describe, expect, it } from "vitest";
 // The lead re-exports this from "@envkeep/store-test-suite"; imported by path until then.
-import { runProcessRaceTests, spawnStoreWorkers } from "../../store-test-suite/src/process-race.js";
+import { runProcessRaceTests, spawnStoreWorkers } from "@envkeep/store-test-suite";
+import { afterAll, describe, expect, it } from "vitest";
 import { sqliteStore } from "../src/index.js";
 import { rawQuery, tempDir } from "./support.js";
 

@@ -9,6 +9,7 @@ import { testDefiner } from "./define.js";
 
 export type { StoreSuiteContext, StoreSuiteOptions } from "./context.js";
 export { uniqueName } from "./context.js";
+export * from "./process-race.js";
 
 /**
  * The envkeep store compliance suite: the `SecretStore` contract member by member, every semantic

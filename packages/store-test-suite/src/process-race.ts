@@ -2,9 +2,6 @@
  * Two-OS-process tests, store-agnostic: real Node child processes open one store (by factory
  * module + JSON options, with one shared master key) and race on it.
  *
- * NOTE for index.ts (owned by the lead): export this file with
- * `export * from "./process-race.js";`.
- *
  * How a worker runs: `node --input-type=module -e <worker>` with the working directory `cwd`
  * (normally the store package's root), so `@envkeep/core` and the store module resolve exactly as
  * they do for that package; with the `@envkeep/source` condition (the default) they resolve to
