@@ -212,7 +212,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       });
     });
 
-    it("environments are separate (-e / ENVKEEP_ENVIRONMENT)", async () => {
+    it("environments and workspaces are separate (-e, --workspace and their variables)", async () => {
       const { cli, listJson } = await setup();
       await cli(["secret", "create", "db", "PGPASSWORD=dev-pw", "-e", "dev"]);
       await cli(["-e", "prod", "secret", "create", "db", "PGPASSWORD=prod-pw"]);
@@ -237,6 +237,38 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         printEnv("PGPASSWORD"),
       ]);
       expect(dev.stdout).toBe('["dev-pw"]');
+      // Workspaces are separate too (--workspace / ENVKEEP_WORKSPACE).
+      await cli([
+        "--workspace",
+        "acme",
+        "secret",
+        "create",
+        "db",
+        "PGPASSWORD=acme-pw",
+        "-e",
+        "dev",
+      ]);
+      const acme = await cli(["secret", "list", "--json", "-e", "dev"], {
+        env: { ENVKEEP_WORKSPACE: "acme" },
+      });
+      expect(JSON.parse(acme.stdout).map((s: { workspace: string }) => s.workspace)).toEqual([
+        "acme",
+      ]);
+      const acmeRun = await cli([
+        "run",
+        "--workspace",
+        "acme",
+        "-e",
+        "dev",
+        "-s",
+        "db",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("PGPASSWORD"),
+      ]);
+      expect(acmeRun.stdout).toBe('["acme-pw"]');
+      expect((await listJson(["-e", "dev"])).map((s) => s.workspace)).toEqual(["default"]);
     });
 
     it("templates: lists them, and create --template checks every key is given", async () => {
