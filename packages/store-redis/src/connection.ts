@@ -102,7 +102,8 @@ export class RedisConnection {
   readonly owned: boolean;
   readonly #client: ClientShape;
   readonly #adapter: KeyvRedis<unknown>;
-  readonly #isCluster: boolean;
+  /** True for a Redis Cluster client (keys of different scopes live in different slots). */
+  readonly isCluster: boolean;
   #readyWait: Promise<void> | undefined;
   #clusterConnect: Promise<void> | undefined;
 
@@ -127,7 +128,7 @@ export class RedisConnection {
       }) as unknown as ClientShape;
       this.owned = true;
     }
-    this.#isCluster = this.#client.slots !== undefined;
+    this.isCluster = this.#client.slots !== undefined;
     this.target = describeClient(this.#client);
     // createKeyv avoids keyv's own key prefix (our keys carry theirs), and throwOnErrors turns
     // keyv's swallowed errors (a miss!) into real failures.
@@ -139,7 +140,7 @@ export class RedisConnection {
 
   /** Resolves once the client can take commands (starting it if needed). */
   async ready(): Promise<void> {
-    if (this.#isCluster) {
+    if (this.isCluster) {
       if (!this.#clusterConnect) {
         this.#clusterConnect = this.#client.isOpen
           ? Promise.resolve()

@@ -244,12 +244,18 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       const member = memberOf("create", record);
       const serialized = await serialize(record);
       return run("create", async (raw) => {
-        // Another slot on a cluster, so not part of the script: added first and idempotently, a
-        // stale entry is harmless and a missing one impossible.
-        await raw.sAdd(environmentsKey(prefix, record.workspace), record.environment);
+        const environments = environmentsKey(prefix, record.workspace);
+        const keys = scriptKeys(record);
+        if (connection.isCluster) {
+          // Another slot, so not part of the script: added first and idempotently; a stale entry
+          // is harmless, a missing one impossible.
+          await raw.sAdd(environments, record.environment);
+        } else {
+          keys.push(environments);
+        }
         const meta = metaEntry(record.secretId, record.version, member);
-        const args = [record.name, member, serialized, meta];
-        return (await runScript(raw, CREATE_SCRIPT, scriptKeys(record), args)) === 1;
+        const args = [record.name, member, serialized, meta, record.environment];
+        return (await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
       });
     },
 

@@ -18,10 +18,16 @@ function script(name: string, source: string): LuaScript {
   return { name, source, sha1: createHash("sha1").update(source).digest("hex") };
 }
 
-/** ARGV: name, index member, serialized record, metadata. Returns 1 when stored, 0 when taken. */
+/**
+ * ARGV: name, index member, serialized record, metadata, environment. Returns 1 when stored, 0
+ * when taken. On a single server (not a cluster) `KEYS[4]` is the workspace's environment set, so
+ * that the environment is recorded in the same step; on a cluster that set lives in another slot
+ * and the store adds to it before running this script.
+ */
 export const CREATE_SCRIPT = script(
   "create",
   `
+if KEYS[4] then redis.call('SADD', KEYS[4], ARGV[5]) end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end

@@ -1,0 +1,220 @@
+// Benchmark of @envkeep/store-redis: envkeep's per-operation cost next to raw keyv (@keyv/redis) on
+// the same server, and list({ maxObjects: 10 }) with 1,000 vs 100,000 secrets in the environment.
+// Runs the BUILT packages: `pnpm --filter @envkeep/core build && pnpm --filter @envkeep/store-redis build`
+// (or `pnpm bench` at the root, which builds everything first).
+// Redis: REDIS_URL, else 127.0.0.1:6379, else a throw-away `redis-server` on a free port.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { cpus, loadavg, totalmem } from "node:os";
+import { generateMasterKey, SecretManager } from "@envkeep/core";
+import { createClient, createKeyv } from "@keyv/redis";
+import { redisStore } from "../dist/index.js";
+
+const ROUNDS = 7;
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const us = (ms) => `${(ms * 1000).toFixed(1).padStart(8)} µs`;
+
+/**
+ * Per-call time (ms) of each of `calls`: ROUNDS rounds, each running `ops` sequential calls of every
+ * one in turn (interleaved, so a change of machine load hits all alike); the median of the
+ * rounds' means.
+ */
+async function measure(ops, ...calls) {
+  for (const call of calls) for (let i = 0; i < Math.min(ops, 50); i++) await call(-1 - i); // warm-up
+  const perOp = calls.map(() => []);
+  const next = calls.map(() => 0);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [c, call] of calls.entries()) {
+      const start = performance.now();
+      for (let i = 0; i < ops; i++) await call(next[c]++);
+      perOp[c].push((performance.now() - start) / ops);
+    }
+  }
+  return perOp.map(median);
+}
+
+async function reachable(url) {
+  const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The Redis to measure on, and how to stop it if this script started it. */
+async function benchRedis() {
+  const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  if (await reachable(url)) return { url, stop: () => {} };
+  const port = await freePort();
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
+  const failed = await new Promise((resolve) => {
+    child.once("error", () => resolve(true));
+    setTimeout(() => resolve(false), 300);
+  });
+  const own = `redis://127.0.0.1:${port}`;
+  if (failed || !(await reachable(own))) {
+    child.kill("SIGKILL");
+    return undefined;
+  }
+  return { url: own, stop: () => child.kill("SIGKILL") };
+}
+
+const redis = await benchRedis();
+if (!redis) {
+  console.log(
+    "skipped: no Redis at REDIS_URL / 127.0.0.1:6379 and no redis-server on the PATH (set REDIS_URL to run it)",
+  );
+  process.exit(0);
+}
+
+const tenKeys = Object.fromEntries(
+  Array.from({ length: 10 }, (_, i) => [`KEY_${i}`, `value-${i}-${"x".repeat(24)}`]),
+);
+const prefix = `envkeep-bench-${process.pid}`;
+
+console.log(
+  `machine: ${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ` +
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}; node ${process.version}`,
+);
+console.log(
+  "caveat: timings depend on machine load and on the network round trip to Redis (here loopback); compare ratios from one run, not absolute figures across machines.",
+);
+console.log(`medians over ${ROUNDS} rounds; Redis at ${redis.url.replace(/\/\/[^@]*@/, "//")}\n`);
+
+const store = redisStore({ url: redis.url, prefix });
+const secrets = new SecretManager({
+  store,
+  masterKey: generateMasterKey(),
+  workspace: "bench",
+  environment: "ops",
+});
+const raw = createKeyv(redis.url, { namespace: `${prefix}-raw`, throwOnErrors: true });
+const admin = createClient({ url: redis.url });
+await admin.connect();
+
+try {
+  // ---- per-operation cost ---------------------------------------------------------------------
+  await secrets.create("ten-keys", tenKeys);
+  const size = await admin.strLen(`${prefix}:{bench/ops}:r:ten-keys`);
+  // A raw value of the same stored size (keyv stores {"value": …} like the store's record keys).
+  const rawValue = "v".repeat(size - '{"value":""}'.length);
+  await raw.set("ten-keys", rawValue);
+  const handle = secrets.fromName("ten-keys");
+
+  const [resolveMs, getMs] = await measure(
+    500,
+    () => secrets.resolve([handle]),
+    () => raw.get("ten-keys"),
+  );
+  const [createMs, setMs] = await measure(
+    300,
+    (i) => secrets.create(`c${i + 100}`, tenKeys),
+    (i) => raw.set(`c${i + 100}`, rawValue),
+  );
+
+  console.log(`one 10-key secret, stored size ${size} bytes`);
+  console.log(
+    `  envkeep resolve  ${us(resolveMs)}   raw keyv get  ${us(getMs)}   ratio ${(resolveMs / getMs).toFixed(2)}x`,
+  );
+  console.log(
+    `  envkeep create   ${us(createMs)}   raw keyv set  ${us(setMs)}   ratio ${(createMs / setMs).toFixed(2)}x`,
+  );
+
+  // ---- list at scale --------------------------------------------------------------------------
+  // Realistic records (a real sealed record, copied under new names) written through the store's
+  // own create script, 1,000 in flight at a time, since 100,000 encrypted creates would dominate.
+  const template = await store.get({ workspace: "bench", environment: "ops", name: "ten-keys" });
+  async function fill(environment, count) {
+    const base = 1_700_000_000_000;
+    for (let from = 0; from < count; from += 1_000) {
+      const batch = [];
+      for (let i = from; i < Math.min(count, from + 1_000); i++) {
+        const name = `s${String(i).padStart(6, "0")}`;
+        batch.push(
+          store.create({
+            ...template,
+            environment,
+            name,
+            secretId: `st-bench${i}`,
+            createdAt: base + i,
+            updatedAt: base + i,
+          }),
+        );
+      }
+      await Promise.all(batch);
+    }
+  }
+  const fillStart = performance.now();
+  await fill("small", 1_000);
+  await fill("large", 100_000);
+  const fillSeconds = (performance.now() - fillStart) / 1000;
+  const memory = (await admin.info("memory")).match(/used_memory_human:(\S+)/)?.[1] ?? "?";
+  console.log(
+    `\nlist({ maxObjects: 10 }) — filled 101,000 records in ${fillSeconds.toFixed(1)} s (create script, 1,000 in flight); Redis used_memory ${memory}`,
+  );
+  const listOf =
+    (environment, extra = {}) =>
+    () =>
+      secrets.list({ environment, maxObjects: 10, ...extra });
+  const [small, large] = await measure(300, listOf("small"), listOf("large"));
+  console.log(`  1,000 secrets    ${us(small)}`);
+  console.log(
+    `  100,000 secrets  ${us(large)}   ratio 100k/1k ${(large / small).toFixed(2)}x (must stay ≤ 3x)`,
+  );
+  const before = new Date(1_700_000_000_000 + 500).toISOString();
+  const [smallBefore, largeBefore] = await measure(
+    300,
+    listOf("small", { createdBefore: before }),
+    listOf("large", { createdBefore: before }),
+  );
+  console.log("  with createdBefore (middle of 1k; near the oldest of 100k):");
+  console.log(`  1,000 secrets    ${us(smallBefore)}`);
+  console.log(
+    `  100,000 secrets  ${us(largeBefore)}   ratio 100k/1k ${(largeBefore / smallBefore).toFixed(2)}x`,
+  );
+  const [countSmall, countLarge] = await measure(
+    100,
+    () => store.count({ workspace: "bench", environment: "small" }),
+    () => store.count({ workspace: "bench", environment: "large" }),
+  );
+  console.log(`  count: 1,000 ${us(countSmall)}; 100,000 ${us(countLarge)} (ZCARD, constant time)`);
+  if (large / small > 3) process.exitCode = 1;
+} finally {
+  // Remove everything this run wrote.
+  let removed = 0;
+  for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+    if (keys.length > 0) removed += await admin.unlink(keys);
+  }
+  console.log(`\ncleaned up ${removed} keys`);
+  admin.destroy();
+  await raw.disconnect();
+  await secrets.close();
+  redis.stop();
+}
