@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { InvalidError, NotFoundError, Secret, type SecretManager } from "@envkeep/core";
@@ -53,15 +54,24 @@ export async function resolveAssignments(
   return entries;
 }
 
-/** Entries of a dotenv file, parsed by core (`${VAR}` expansion, never runs `$(…)`). */
+/**
+ * A dotenv file as an ephemeral secret, parsed by core when used (`${VAR}` expansion, never runs
+ * `$(…)`). The path must be a file: core's upward search is for hosts, not for an explicit path.
+ */
+export function dotenvFileSecret(file: string): Secret {
+  const full = path.resolve(file);
+  const found = statSync(full, { throwIfNoEntry: false });
+  if (!found) throw new NotFoundError(`dotenv file ${JSON.stringify(file)} does not exist`);
+  if (!found.isFile()) throw new InvalidError(`dotenv file ${JSON.stringify(file)} is not a file`);
+  return Secret.fromDotenv(full, { filename: path.basename(full) });
+}
+
+/** Entries of a dotenv file (see {@link dotenvFileSecret}). */
 export async function readDotenvFile(
   secrets: Pick<SecretManager, "resolve">,
   file: string,
 ): Promise<Record<string, string>> {
-  const entries = await secrets.resolve([
-    Secret.fromDotenv(path.resolve(file), { filename: path.basename(file) }),
-  ]);
-  return entries;
+  return secrets.resolve([dotenvFileSecret(file)]);
 }
 
 /** Entries of a JSON file holding one object of string values. */

@@ -88,6 +88,16 @@ const badKeys: [string, string[], RegExp][] = [
     ["secret", "create", "n", "--from-dotenv", "nope.env"],
     /nope\.env" does not exist/,
   ],
+  [
+    "a dotenv path that is a directory",
+    ["secret", "create", "n", "--from-dotenv", "."],
+    /dotenv file "." is not a file/,
+  ],
+  [
+    "a missing -f (--env-file)",
+    ["run", "-f", "nope.env", "--", "true"],
+    /dotenv file "nope.env" does not exist/,
+  ],
   ["no keys at all", ["secret", "create", "n"], /at least one key/],
 ];
 

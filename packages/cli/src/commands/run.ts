@@ -1,8 +1,8 @@
 import { constants } from "node:os";
-import path from "node:path";
-import { assertKey, assertSecretName, type EnvOrigin, Secret } from "@envkeep/core";
+import { assertKey, assertSecretName, type EnvOrigin } from "@envkeep/core";
 import type { Command } from "commander";
 import { type GlobalOptions, withManager } from "../context.js";
+import { dotenvFileSecret } from "../entries.js";
 import { UsageError } from "../io.js";
 
 type Globals = (command: Command) => GlobalOptions;
@@ -31,7 +31,11 @@ export function registerRunCommand(program: Command, globals: Globals): void {
     .description("run a command with secrets injected into its environment")
     .argument("<command...>", "the command and its arguments (put them after --)")
     .option("-s, --secret <name>", "a secret to inject (repeatable; later ones win)", collect)
-    .option("--env-file <path>", "a dotenv file to inject after the secrets (repeatable)", collect)
+    .option(
+      "-f, --env-file <path>",
+      "a dotenv file to inject after the secrets (repeatable; prefer -f, see below)",
+      collect,
+    )
     .option("--require <key>", "fail before starting unless this key is set (repeatable)", collect)
     .option("--explain", "print on stderr which secret supplied each key (names only)")
     .addHelpText(
@@ -40,10 +44,12 @@ export function registerRunCommand(program: Command, globals: Globals): void {
 Layers are applied in order, the later one winning: this process's environment, each --secret
 in the order given, then each --env-file. Values never appear on the command line.
 The command's exit code is passed through.
+Node 20 and 22 check any "--env-file X" argument themselves, even one meant for a script, and
+exit with "node: X: not found" when X is missing (nodejs/node#54232): -f X avoids that.
 
 Examples:
   $ envkeep run --secret api-keys -- node server.js
-  $ envkeep run -s db -s api-keys -e prod --env-file .env.local -- python worker.py`,
+  $ envkeep run -s db -s api-keys -e prod -f .env.local -- python worker.py`,
     )
     .action(async (argv: string[], options, command: Command) => {
       const [file, ...args] = argv;
@@ -62,9 +68,7 @@ Examples:
             secrets.fromName(name, opts.env === undefined ? {} : { environment: opts.env }),
           ),
           ...envFiles.map((envFile) => {
-            const secret = Secret.fromDotenv(path.resolve(envFile), {
-              filename: path.basename(envFile),
-            });
+            const secret = dotenvFileSecret(envFile);
             fileNames.set(secret.secretId, envFile);
             return secret;
           }),

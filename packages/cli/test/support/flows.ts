@@ -342,7 +342,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         "--explain",
         "-s",
         "s",
-        "--env-file",
+        "-f",
         ".env.local",
         "--",
         process.execPath,
