@@ -104,6 +104,8 @@ export class RedisConnection {
   readonly #adapter: KeyvRedis<unknown>;
   /** True for a Redis Cluster client (keys of different scopes live in different slots). */
   readonly isCluster: boolean;
+  /** The client's latest error since it was last ready (why it cannot connect, if it cannot). */
+  lastError: unknown;
   #readyWait: Promise<void> | undefined;
   #clusterConnect: Promise<void> | undefined;
 
@@ -134,8 +136,15 @@ export class RedisConnection {
     // keyv's swallowed errors (a miss!) into real failures.
     this.keyv = createKeyv(this.#client as unknown as RedisClientType, { throwOnErrors: true });
     this.#adapter = this.keyv.store as KeyvRedis<unknown>;
-    // node-redis and keyv emit 'error' on every failed reconnect; calls report failures themselves.
+    // node-redis and keyv emit 'error' on every failed (re)connection attempt; calls report
+    // failures themselves, with the latest connection error as the cause of a timeout.
     this.keyv.on("error", () => {});
+    this.#client.on("error", (error: unknown) => {
+      this.lastError = error;
+    });
+    this.#client.on("ready", () => {
+      this.lastError = undefined;
+    });
   }
 
   /** Resolves once the client can take commands (starting it if needed). */

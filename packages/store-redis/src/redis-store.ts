@@ -190,8 +190,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         reject(new DeadlineError(timeoutMs));
       }, timeoutMs);
     });
+    let connected = false;
     const attempt = (async () => {
       await connection.ready();
+      connected = true;
       return work(await connection.raw({ timeout: timeoutMs, abortSignal: abort.signal }));
     })();
     attempt.catch(() => {}); // settles after the deadline when Redis is away: nobody waits then
@@ -199,11 +201,19 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       return await Promise.race([attempt, deadline]);
     } catch (error) {
       if (error instanceof StoreError) throw error;
-      const reason =
-        error instanceof DeadlineError
-          ? `${what} timed out after ${timeoutMs} ms`
-          : `${what} failed`;
-      throw new StoreError(STORE, `${reason} (${target})`, { cause: error });
+      if (!(error instanceof DeadlineError)) {
+        throw new StoreError(STORE, `${what} failed (${target})`, { cause: error });
+      }
+      if (connected) {
+        throw new StoreError(STORE, `${what} timed out after ${timeoutMs} ms (${target})`, {
+          cause: error,
+        });
+      }
+      throw new StoreError(
+        STORE,
+        `${what} timed out after ${timeoutMs} ms waiting for a connection (${target})`,
+        { cause: connection.lastError ?? error },
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -84,6 +84,9 @@ describe.skipIf(skip !== undefined)("redis outages", () => {
     const message = (calls[0] as { error: Error }).error.message;
     expect(message).toContain(`127.0.0.1:${port}`);
     expect(message).toContain("timed out");
+    expect(message).toContain("waiting for a connection");
+    // The cause says why: the latest connection error.
+    expect(String((calls[0] as { error: Error }).error.cause)).toContain("ECONNREFUSED");
     for (const call of calls) {
       expect(String((call as { error: Error }).error.message)).not.toContain(PASSWORD);
     }
@@ -93,6 +96,18 @@ describe.skipIf(skip !== undefined)("redis outages", () => {
     await eventually(() => secrets.create("a", { TOKEN: "t-1" }));
     expect(await secrets.resolve([secrets.fromName("a")])).toEqual({ TOKEN: "t-1" });
     expect(await store.environments("ws")).toEqual(["dev"]);
+
+    // A wrong password: bounded too, the server's refusal as the cause, no password in the message.
+    const wrong = redisStore({
+      url: `redis://:not-${PASSWORD}@127.0.0.1:${port}`,
+      timeoutMs: TIMEOUT_MS,
+    });
+    stores.push(wrong);
+    const refused = await timed(() => wrong.count(scope));
+    expectBoundedStoreError(refused);
+    const error = (refused as { error: StoreError }).error;
+    expect(String(error.cause)).toMatch(/WRONGPASS|NOAUTH|invalid/);
+    expect(error.message).not.toContain(PASSWORD);
   }, 60_000);
 
   it("Redis crashing mid-run and restarting on its port: no acknowledged write lost, none half-written", async () => {
