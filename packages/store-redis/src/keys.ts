@@ -40,8 +40,17 @@ export function assertPrefix(prefix: string): void {
   }
 }
 
+/**
+ * Escapes the characters that structure a key (`/ { } :` and `%` itself). Valid workspace and
+ * environment names contain none of them, so their keys read plainly; the escape only keeps a
+ * store used with other names from mixing two scopes up.
+ */
+function component(name: string): string {
+  return name.replace(/[%/{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 export function scopeKeys(prefix: string, scope: SecretScope): ScopeKeys {
-  const tag = `{${scope.workspace}/${scope.environment}}`;
+  const tag = `{${component(scope.workspace)}/${component(scope.environment)}}`;
   return {
     index: `${prefix}:${tag}:i`,
     meta: `${prefix}:${tag}:m`,
@@ -54,7 +63,7 @@ export function recordKey(prefix: string, ref: SecretRef): string {
 }
 
 export function environmentsKey(prefix: string, workspace: string): string {
-  return `${prefix}:e:{${workspace}}`;
+  return `${prefix}:e:{${component(workspace)}}`;
 }
 
 function encodeTime(createdAt: number): string {

@@ -139,6 +139,24 @@ export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSe
       ).toEqual(expected.slice(-7));
     }, 60_000);
 
+    it("keeps scopes apart even for names the manager would reject (/ { } : in them)", async () => {
+      const store = ctx.store();
+      const ws = ctx.workspace();
+      const pairs = [
+        [`${ws}/x`, "y"],
+        [ws, "x/y"],
+        [`${ws}{x}`, "y"],
+        [`${ws}%2F`, "x"],
+      ] as const;
+      for (const [workspace, environment] of pairs) {
+        expect(await store.create({ ...record(workspace, "n", 1), environment })).toBe(true);
+      }
+      for (const [workspace, environment] of pairs) {
+        expect(await store.count({ workspace, environment })).toBe(1);
+        expect(await store.environments(workspace)).toEqual([environment]);
+      }
+    });
+
     it("separates tenants by prefix", async () => {
       const a = setup.newStore(`${setup.prefix}-tenant-a`);
       const b = setup.newStore(`${setup.prefix}-tenant-b`);
