@@ -464,10 +464,10 @@ export class SecretManager {
   }
 
   /**
-   * Starts a child process whose environment is this process's (unless `inheritEnv: false`)
-   * overlaid by the resolved secrets and `env`. Values never go on the command line. Resolves
-   * once the child has started; `exit` settles when it ends. Missing required keys throw
-   * `NotFoundError` and nothing is started.
+   * Starts a child process whose environment is this process's (unless `inheritEnv: false`;
+   * never the master key variables) overlaid by the resolved secrets and `env`. Values never go
+   * on the command line. Resolves once the child has started; `exit` settles when it ends.
+   * Missing required keys throw `NotFoundError` and nothing is started.
    *
    * @example
    * ```ts

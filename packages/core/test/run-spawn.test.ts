@@ -65,6 +65,26 @@ describe("spawn", () => {
     expect(process.env).toEqual(before);
   });
 
+  it("never hands the master keys down, unless env passes one explicitly", async () => {
+    vi.stubEnv("ENVKEEP_MASTER_KEY", "ek1_parent-key");
+    vi.stubEnv("ENVKEEP_MASTER_KEYS", "ek1_a,ek1_b");
+    vi.stubEnv("ENVKEEP_STORE", "memory:");
+    const secrets = manager();
+    const first = await secrets.spawn(process.execPath, ["-e", printEnv]);
+    const firstOutput = collect(first.child);
+    await first.exit;
+    const env = JSON.parse(await firstOutput);
+    expect(env.ENVKEEP_MASTER_KEY).toBeUndefined();
+    expect(env.ENVKEEP_MASTER_KEYS).toBeUndefined();
+    expect(env.ENVKEEP_STORE).toBe("memory:");
+    const second = await secrets.spawn(process.execPath, ["-e", printEnv], {
+      env: { ENVKEEP_MASTER_KEY: "ek1_explicit" },
+    });
+    const secondOutput = collect(second.child);
+    await second.exit;
+    expect(JSON.parse(await secondOutput).ENVKEEP_MASTER_KEY).toBe("ek1_explicit");
+  });
+
   it("with inheritEnv: false the child sees only the resolved variables", async () => {
     vi.stubEnv("ENVKEEP_PARENT_ONLY", "parent");
     const secrets = manager();

@@ -47,7 +47,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
     }
 
     it("create → list → info → run a child that sees its secrets → update → delete", async () => {
-      const { cli, listJson } = await setup();
+      const { cli, listJson, store } = await setup();
       const created = await cli(["secret", "create", "api-keys", "API_KEY=sk-one", "REGION=eu"]);
       expect(created).toEqual({
         code: 0,
@@ -90,9 +90,14 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         "--",
         process.execPath,
         "-e",
-        printEnv("API_KEY", "REGION"),
+        printEnv("API_KEY", "REGION", "ENVKEEP_MASTER_KEY", "ENVKEEP_STORE"),
       ]);
-      expect(run).toEqual({ code: 0, stdout: '["sk-one","eu"]', stderr: "" });
+      // The child gets its secrets, never the master key.
+      expect(run).toEqual({
+        code: 0,
+        stdout: `["sk-one","eu",null,${JSON.stringify(store.url)}]`,
+        stderr: "",
+      });
 
       const updated = await cli([
         "secret",

@@ -25,8 +25,10 @@ export interface RunOptions {
  */
 export interface SpawnOptions extends RunOptions, Omit<NodeSpawnOptions, "env"> {
   /**
-   * Start from this process's `process.env` (overlaid by the secrets and `env`). With `false` the
-   * child sees only the resolved variables. @default true
+   * Start from this process's `process.env` (overlaid by the secrets and `env`), except the
+   * master keys `ENVKEEP_MASTER_KEY` / `ENVKEEP_MASTER_KEYS`, which a child never inherits (pass
+   * one in `env` if it really needs it). With `false` the child sees only the resolved variables.
+   * @default true
    */
   inheritEnv?: boolean;
 }
@@ -47,13 +49,23 @@ export interface SpawnedProcess {
   exit: Promise<ProcessExit>;
 }
 
-/** The environment of a child: the parent's (when inherited) overlaid by the resolved one. */
+/**
+ * Variables never inherited by a child: the master keys open every secret, and a child gets only
+ * the secrets it is given. Pass one in `env` explicitly if a child really needs it.
+ */
+export const NOT_INHERITED = ["ENVKEEP_MASTER_KEY", "ENVKEEP_MASTER_KEYS"] as const;
+
+/**
+ * The environment of a child: the parent's (when inherited, minus {@link NOT_INHERITED})
+ * overlaid by the resolved one.
+ */
 export function childEnvironment(
   resolved: Record<string, string>,
   inheritEnv: boolean,
   parent: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
   const env = new Map<string, string | undefined>(inheritEnv ? Object.entries(parent) : []);
+  for (const key of NOT_INHERITED) env.delete(key);
   for (const [key, value] of Object.entries(resolved)) env.set(key, value);
   return Object.fromEntries(env);
 }
