@@ -4,6 +4,7 @@ import {
   checkSecretTemplate,
   InvalidError,
   NotFoundError,
+  resolveEnvironment,
   SECRET_TEMPLATES,
 } from "@envkeep/core";
 import { type Command, Option } from "commander";
@@ -100,8 +101,7 @@ Examples:
         if (options.json) {
           process.stdout.write(`${JSON.stringify(infos.map(secretInfoJson), null, 2)}\n`);
         } else if (infos.length === 0) {
-          const environment =
-            opts.env ?? secrets.environment ?? process.env.ENVKEEP_ENVIRONMENT ?? "main";
+          const environment = resolveEnvironment(opts.env, undefined);
           process.stdout.write(`No secrets in environment "${environment}".\n`);
         } else {
           process.stdout.write(`${formatSecretTable(infos)}\n`);
