@@ -1,3 +1,4 @@
+import { InvalidError } from "@envkeep/core";
 import type KeyvRedis from "@keyv/redis";
 import { createClient, createKeyv, type Keyv, type RedisClientType } from "@keyv/redis";
 
@@ -80,6 +81,21 @@ function describeClient(client: ClientShape): string {
   return `redis://${socket?.host ?? "localhost"}:${socket?.port ?? 6379}`;
 }
 
+/** `createClient`, with a bad URL reported as an `InvalidError` that shows no password. */
+function createOwnClient(options: Parameters<typeof createClient>[0] & { url: string }) {
+  if (!/^rediss?:\/\//i.test(options.url)) {
+    throw new InvalidError(
+      `redisStore: the url must start with redis:// or rediss:// (got ${redactUrl(options.url)})`,
+    );
+  }
+  try {
+    return createClient(options);
+  } catch {
+    // No cause: Node's URL errors carry the whole input, password included.
+    throw new InvalidError("redisStore: the url is not a valid redis:// or rediss:// URL");
+  }
+}
+
 export interface ConnectionOptions {
   url: string | undefined;
   client: RedisClientLike | undefined;
@@ -116,7 +132,7 @@ export class RedisConnection {
     } else {
       const url = options.url ?? "redis://127.0.0.1:6379";
       const maxDelay = options.maxReconnectDelayMs;
-      this.#client = createClient({
+      this.#client = createOwnClient({
         url,
         socket: {
           connectTimeout: options.connectTimeoutMs,

@@ -1,4 +1,4 @@
-import type { ListCursor, SecretRef, SecretScope } from "@envkeep/core";
+import { InvalidError, type ListCursor, type SecretRef, type SecretScope } from "@envkeep/core";
 
 /**
  * Key layout of one store prefix `P`. Every key of one workspace + environment carries the same
@@ -34,7 +34,7 @@ const TIME_WIDTH = 17;
 /** Rejects a prefix that would break hash tags or key parsing. */
 export function assertPrefix(prefix: string): void {
   if (prefix.length === 0 || /[{}\s]/.test(prefix)) {
-    throw new TypeError(
+    throw new InvalidError(
       `redisStore: prefix must be non-empty, without braces or whitespace (got ${JSON.stringify(prefix)})`,
     );
   }

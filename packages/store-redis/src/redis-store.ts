@@ -1,4 +1,5 @@
 import {
+  InvalidError,
   type ListQuery,
   type SecretRef,
   type SecretScope,
@@ -90,7 +91,7 @@ class DeadlineError extends Error {
 function positiveMs(value: number | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`redisStore: ${option} must be a positive number of milliseconds`);
+    throw new InvalidError(`redisStore: ${option} must be a positive number of milliseconds`);
   }
   return value;
 }
@@ -156,7 +157,7 @@ function asRecord(value: unknown, key: string): StoredRecord {
  */
 export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   if (options.url !== undefined && options.client !== undefined) {
-    throw new TypeError("redisStore: give either url or client, not both");
+    throw new InvalidError("redisStore: give either url or client, not both");
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   assertPrefix(prefix);

@@ -1,4 +1,5 @@
-import type { StoredRecord } from "@envkeep/core";
+import { inspect } from "node:util";
+import { InvalidError, type StoredRecord } from "@envkeep/core";
 import type { StoreSuiteContext } from "@envkeep/store-test-suite";
 import { describe, expect, it } from "vitest";
 import { type RedisClientLike, type RedisStore, redisStore } from "../../src/index.js";
@@ -201,11 +202,21 @@ export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSe
       expect(await store.count({ workspace: ws, environment: "dev" })).toBe(0);
     });
 
-    it("rejects a prefix that would break hash tags, and url together with client", () => {
+    it("rejects bad options at once with InvalidError (a bad prefix or URL, url with client)", () => {
       expect(() => redisStore({ prefix: "a{b}" })).toThrow(/prefix/);
       expect(() => redisStore({ prefix: "" })).toThrow(/prefix/);
       expect(() => redisStore({ url: "redis://x", client: setup.admin })).toThrow(/either/);
       expect(() => redisStore({ timeoutMs: 0 })).toThrow(/timeoutMs/);
+      for (const url of ["http://x", "redis://:pw-123@host:99999", "not a url"]) {
+        let error: unknown;
+        try {
+          redisStore({ url });
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(InvalidError);
+        expect(inspect(error)).not.toContain("pw-123");
+      }
     });
   });
 }
