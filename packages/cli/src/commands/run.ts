@@ -59,6 +59,9 @@ Examples:
       const envFiles: string[] = options.envFile ?? [];
       const required: string[] = options.require ?? [];
       for (const name of names) assertSecretName(name);
+      if (required.some((key) => key.includes("="))) {
+        throw new UsageError("--require takes a key name, not KEY=VALUE");
+      }
       for (const key of required) assertKey(key);
       const opts = globals(command);
       const code = await withManager(opts, async (secrets) => {

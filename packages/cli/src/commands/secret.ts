@@ -160,6 +160,12 @@ Examples:
       assertSecretName(name);
       const assignments = parseAssignments(pairs);
       const unset: string[] = options.unset ?? [];
+      if (unset.some((key) => key.includes("="))) {
+        // Not echoed: what follows "=" may be a value.
+        throw new UsageError(
+          "--unset takes key names only; put KEY=VALUE pairs before --unset (it takes every word after it)",
+        );
+      }
       for (const { key } of assignments) assertKey(key);
       for (const key of unset) assertKey(key);
       const both = assignments.filter(({ key }) => unset.includes(key)).map(({ key }) => key);

@@ -462,6 +462,9 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         await cli(["secret", "create", "c4", "--template", "aws", `ARG=${canary}`]),
         await cli(["secret", "update", "c", `ARG=${canary}-2`]),
         await cli(["secret", "update", "c", `bad key=${canary}`]),
+        await cli(["secret", "update", "c", "--unset", "X", `ARG=${canary}`]),
+        await cli(["run", "--require", `ARG=${canary}`, "--", "true"]),
+        await cli(["secret", "create", "c5", `A=1`, `${canary}`]),
         await cli(["run", "--explain", "-s", "c", "--", process.execPath, "-e", "process.exit(3)"]),
         await cli([
           "run",
