@@ -72,7 +72,9 @@ function oneLine(text: string): string {
 /** The one stderr line for an error, and the exit code. Never includes a secret value. */
 export function describeError(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CommanderError) {
-    return { message: oneLine(error.message.replace(/^error: /, "")), exitCode: EXIT_USAGE };
+    // "unknown option '--token=…'": the part after "=" may be a value, so it is never shown.
+    const message = error.message.replace(/^error: /, "").replace(/'(-[^'=\s]*)=[^']*'/g, "'$1=…'");
+    return { message: oneLine(message), exitCode: EXIT_USAGE };
   }
   if (error instanceof UsageError) return { message: oneLine(error.message), exitCode: EXIT_USAGE };
   if (isSecretsError(error)) {

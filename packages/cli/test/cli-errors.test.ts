@@ -122,6 +122,11 @@ describe("envkeep CLI: bad input is one line on stderr and changes nothing", () 
     expectOneLineError(await cli(["secret", "list", "--bogus"]), 2, /unknown option '--bogus'/);
     expectOneLineError(await cli(["secret", "info"]), 2, /missing required argument 'name'/);
     expectOneLineError(
+      await cli(["secret", "create", "n", "A=1", "--token=sk-live"]),
+      2,
+      /^envkeep: unknown option '--token=…'\n$/,
+    );
+    expectOneLineError(
       await cli(["secret", "create", "n", "JUST_A_WORD"]),
       2,
       /^envkeep: argument 1 after the secret name is not KEY=VALUE/,

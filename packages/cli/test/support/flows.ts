@@ -465,6 +465,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         await cli(["secret", "update", "c", "--unset", "X", `ARG=${canary}`]),
         await cli(["run", "--require", `ARG=${canary}`, "--", "true"]),
         await cli(["secret", "create", "c5", `A=1`, `${canary}`]),
+        await cli(["secret", "create", "c6", "A=1", `--token=${canary}`]),
         await cli(["run", "--explain", "-s", "c", "--", process.execPath, "-e", "process.exit(3)"]),
         await cli([
           "run",
