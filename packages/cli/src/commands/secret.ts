@@ -1,8 +1,8 @@
 import {
+  AlreadyExistsError,
   assertKey,
   assertSecretName,
   checkSecretTemplate,
-  InvalidError,
   NotFoundError,
   resolveEnvironment,
   SECRET_TEMPLATES,
@@ -78,8 +78,8 @@ Examples:
             ifExists: options.force ? "overwrite" : "fail",
           });
         } catch (error) {
-          if ((error as { code?: string }).code === "ALREADY_EXISTS") {
-            throw new InvalidError(`${(error as Error).message} (use --force to replace it)`);
+          if (error instanceof AlreadyExistsError) {
+            throw new AlreadyExistsError(`${error.message} (use --force to replace it)`);
           }
           throw error;
         }
