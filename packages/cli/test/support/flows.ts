@@ -276,6 +276,21 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect((await listJson(["-e", "dev"])).map((s) => s.workspace)).toEqual(["default"]);
     });
 
+    it("concurrent updates from separate envkeep processes are all kept", async () => {
+      const { cli } = await setup();
+      await cli(["secret", "create", "shared", "K0=start"]);
+      const writers = 8;
+      const results = await Promise.all(
+        Array.from({ length: writers }, (_, i) =>
+          cli(["secret", "update", "shared", `K${i + 1}=v${i + 1}`]),
+        ),
+      );
+      for (const result of results) expect(result).toMatchObject({ code: 0, stderr: "" });
+      const info = JSON.parse((await cli(["secret", "info", "shared", "--json"])).stdout);
+      expect(info.version).toBe(writers + 1);
+      expect(info.keys).toHaveLength(writers + 1);
+    });
+
     it("templates: lists them, and create --template checks every key is given", async () => {
       const { cli, listJson } = await setup();
       const templates = await cli(["secret", "templates"]);
