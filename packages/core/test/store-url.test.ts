@@ -117,9 +117,16 @@ describe("openStore", () => {
     await b.close();
   });
 
+  it("by default resolves the store package as installed for the working directory", async () => {
+    // The workspace root depends on every store package, as a host application would.
+    const store = await openStore("memory:");
+    expect(store.name).toBe("memory");
+    await store.close();
+  });
+
   it("a store package that is not installed → InvalidError saying what to install", async () => {
-    // Real resolution from @envkeep/core, which (by design) depends on no store package.
-    const real = (specifier: string) => import(/* @vite-ignore */ specifier);
+    // A real failed resolution: the same package name with a suffix that no registry holds.
+    const real = (specifier: string) => import(/* @vite-ignore */ `${specifier}-not-installed`);
     for (const [url, pkg] of [
       ["sqlite:./x.db", "@envkeep/store-sqlite"],
       ["redis://127.0.0.1:6379", "@envkeep/store-redis"],
