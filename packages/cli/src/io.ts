@@ -82,7 +82,6 @@ export function stripOneNewline(text: string): string {
 /** On a terminal: prompts on stderr and reads one line without echoing it. */
 export function readHiddenLine(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let value = "";
     const finish = (error?: Error) => {
@@ -101,10 +100,12 @@ export function readHiddenLine(prompt: string): Promise<string> {
         else value += char;
       }
     };
+    // Echo goes off before the prompt shows, so nothing typed after it can ever be echoed.
     stdin.setEncoding("utf8");
     stdin.setRawMode(true);
-    stdin.resume();
     stdin.on("data", onData);
+    stdin.resume();
+    process.stderr.write(prompt);
   });
 }
 
