@@ -155,13 +155,17 @@ export class RedisConnection {
     // node-redis and keyv emit 'error' on every failed (re)connection attempt; calls report
     // failures themselves, with the latest connection error as the cause of a timeout.
     this.keyv.on("error", () => {});
-    this.#client.on("error", (error: unknown) => {
-      this.lastError = error;
-    });
-    this.#client.on("ready", () => {
-      this.lastError = undefined;
-    });
+    this.#client.on("error", this.#onError);
+    this.#client.on("ready", this.#onReady);
   }
+
+  readonly #onError = (error: unknown) => {
+    this.lastError = error;
+  };
+
+  readonly #onReady = () => {
+    this.lastError = undefined;
+  };
 
   /** Resolves once the client can take commands (starting it if needed). */
   async ready(): Promise<void> {
@@ -220,6 +224,8 @@ export class RedisConnection {
 
   /** Disconnects the client if the store created it; leaves a caller's client alone. */
   async close(timeoutMs: number): Promise<void> {
+    this.#client.off("error", this.#onError);
+    this.#client.off("ready", this.#onReady);
     if (!this.owned || !this.#client.isOpen) return;
     const client = this.#client;
     if (!client.isReady) {
