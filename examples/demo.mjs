@@ -34,7 +34,9 @@ const secrets = await SecretManager.open({
 });
 
 try {
-  step(`store: ${secrets.store.name} (ENVKEEP_STORE or the embedded default ./.envkeep/secrets.db)`);
+  step(
+    `store: ${secrets.store.name} (ENVKEEP_STORE or the embedded default ./.envkeep/secrets.db)`,
+  );
 
   step("create two named secrets (overwrite, so the demo can run again)");
   const api = await secrets.create(
@@ -47,7 +49,11 @@ try {
     { PGHOST: "db.internal", PGUSER: "app", PGPASSWORD: "correct-horse-battery" },
     { ifExists: "overwrite" },
   );
-  await secrets.create("api-keys", { API_KEY: "ignored" }, { environment: "prod", ifExists: "skip" });
+  await secrets.create(
+    "api-keys",
+    { API_KEY: "ignored" },
+    { environment: "prod", ifExists: "skip" },
+  );
   console.log(`api-keys: ${api.secretId}, version ${api.version}, keys ${api.keys.join(", ")}`);
 
   step("list (newest first; metadata only, never values)");
@@ -88,7 +94,9 @@ try {
     stdio: "inherit",
   });
   const { code } = await exit;
-  console.log(`child exited with code ${code}; this process's env has API_KEY: ${"API_KEY" in process.env}`);
+  console.log(
+    `child exited with code ${code}; this process's env has API_KEY: ${"API_KEY" in process.env}`,
+  );
 
   step("rotate the master key: new key first in the keyring, re-wrap, then drop the old key");
   if (masterKey) {
@@ -98,9 +106,15 @@ try {
       onProgress: ({ done, total }) => process.stdout.write(`\r  re-wrapped ${done}/${total}`),
     });
     await rotating.close();
-    console.log(`\n  ${report.rewrapped} re-wrapped, ${report.failed.length} failed; now under ${report.keyId}`);
+    console.log(
+      `\n  ${report.rewrapped} re-wrapped, ${report.failed.length} failed; now under ${report.keyId}`,
+    );
     await writeFile(keyFile, `${newKey}\n`, { mode: 0o600 });
-    const after = await SecretManager.open({ masterKey: newKey, workspace: "demo", environment: "dev" });
+    const after = await SecretManager.open({
+      masterKey: newKey,
+      workspace: "demo",
+      environment: "dev",
+    });
     const env = await after.resolve([after.fromName("api-keys")]);
     console.log(`  with only the new key, api-keys still opens: ${Object.keys(env).join(", ")}`);
     await after.close();

@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
+// Imported by path: the lead re-exports these from "@envkeep/store-test-suite".
+import { runProcessRaceTests, spawnStoreWorkers } from "@envkeep/store-test-suite";
 import { createClient } from "@keyv/redis";
 import { afterAll, describe, expect, it } from "vitest";
-// Imported by path: the lead re-exports these from "@envkeep/store-test-suite".
-import { runProcessRaceTests, spawnStoreWorkers } from "../../store-test-suite/src/process-race.js";
 import { redisStore } from "../src/index.js";
 import { dropPrefix, runPrefix, testRedis } from "./support/redis-servers.js";
 import { expectConsistent } from "./support/redis-store-tests.js";
