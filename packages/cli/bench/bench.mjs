@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
+import { median } from "../../../scripts/bench-kit.mjs";
 
 const ROUNDS = 15;
 const bin = path.resolve(import.meta.dirname, "../dist/bin.js");
@@ -19,11 +20,6 @@ const env = {
   HOME: process.env.HOME,
   ENVKEEP_MASTER_KEY: masterKey,
   ENVKEEP_STORE: store,
-};
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 };
 
 function timeProcess(args) {

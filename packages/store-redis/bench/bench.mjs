@@ -5,38 +5,10 @@
 // Redis: REDIS_URL, else 127.0.0.1:6379, else a throw-away `redis-server` on a free port.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { cpus, loadavg, totalmem } from "node:os";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
 import { createClient, createKeyv } from "@keyv/redis";
+import { machineLine, measure, ROUNDS, tenKeys, us } from "../../../scripts/bench-kit.mjs";
 import { redisStore } from "../dist/index.js";
-
-const ROUNDS = 7;
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const us = (ms) => `${(ms * 1000).toFixed(1).padStart(8)} µs`;
-
-/**
- * Per-call time (ms) of each of `calls`: ROUNDS rounds, each running `ops` sequential calls of every
- * one in turn (interleaved, so a change of machine load hits all alike); the median of the
- * rounds' means.
- */
-async function measure(ops, ...calls) {
-  for (const call of calls) for (let i = 0; i < Math.min(ops, 50); i++) await call(-1 - i); // warm-up
-  const perOp = calls.map(() => []);
-  const next = calls.map(() => 0);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [c, call] of calls.entries()) {
-      const start = performance.now();
-      for (let i = 0; i < ops; i++) await call(next[c]++);
-      perOp[c].push((performance.now() - start) / ops);
-    }
-  }
-  return perOp.map(median);
-}
 
 async function reachable(url) {
   const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
@@ -92,17 +64,9 @@ if (!redis) {
   process.exit(0);
 }
 
-const tenKeys = Object.fromEntries(
-  Array.from({ length: 10 }, (_, i) => [`KEY_${i}`, `value-${i}-${"x".repeat(24)}`]),
-);
 const prefix = `envkeep-bench-${process.pid}`;
 
-console.log(
-  `machine: ${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ` +
-    `load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}; node ${process.version}`,
-);
+console.log(machineLine());
 console.log(
   "caveat: timings depend on machine load and on the network round trip to Redis (here loopback); compare ratios from one run, not absolute figures across machines.",
 );

@@ -3,53 +3,18 @@
 // Runs the BUILT packages: `pnpm --filter @envkeep/core build && pnpm --filter @envkeep/store-sqlite build`
 // (or `pnpm bench` at the root, which builds everything first).
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
 import Keyv from "keyv";
+import { machineLine, measure, ROUNDS, tenKeys, us } from "../../../scripts/bench-kit.mjs";
 import { sqliteStore } from "../dist/index.js";
 
-const ROUNDS = 7;
 const dir = mkdtempSync(path.join(tmpdir(), "envkeep-sqlite-bench-"));
 const file = path.join(dir, "bench.db");
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const us = (ms) => `${(ms * 1000).toFixed(1).padStart(8)} µs`;
-
-/**
- * Per-call time (ms) of each of `calls`: ROUNDS rounds, each running `ops` sequential calls of every
- * one in turn (interleaved, so a change of machine load hits all alike); the median of the
- * rounds' means.
- */
-async function measure(ops, ...calls) {
-  for (const call of calls) for (let i = 0; i < Math.min(ops, 50); i++) await call(-1 - i); // warm-up
-  const perOp = calls.map(() => []);
-  const next = calls.map(() => 0);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [c, call] of calls.entries()) {
-      const start = performance.now();
-      for (let i = 0; i < ops; i++) await call(next[c]++);
-      perOp[c].push((performance.now() - start) / ops);
-    }
-  }
-  return perOp.map(median);
-}
-
-const tenKeys = Object.fromEntries(
-  Array.from({ length: 10 }, (_, i) => [`KEY_${i}`, `value-${i}-${"x".repeat(24)}`]),
-);
-
-console.log(
-  `machine: ${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ` +
-    `load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}; node ${process.version}`,
-);
+console.log(machineLine());
 console.log(
   "caveat: timings depend on machine load and disk (fsync per write); compare ratios from one run, not absolute figures across machines.",
 );
