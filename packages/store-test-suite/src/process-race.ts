@@ -380,6 +380,35 @@ function startWorker(
 }
 
 /** Options of {@link runProcessRaceTests}. */
+/**
+ * Starts one worker that creates `crash-0`, `crash-1`, … in a loop (each with `{ N: index }`) and
+ * kills it with SIGKILL once it has reported `killAfter` creates done. Resolves with the names it
+ * reported done: every one of them must be readable afterwards.
+ */
+export async function killWriterMidLoop(
+  options: StoreWorkerTarget & {
+    storeOptions: Record<string, unknown>;
+    masterKey: string;
+    killAfter?: number;
+  },
+): Promise<string[]> {
+  const killAfter = options.killAfter ?? 150;
+  const [writer] = await spawnStoreWorkers({ ...options, count: 1 });
+  const names = Array.from({ length: 5_000 }, (_, i) => `crash-${i}`);
+  let reported = -1;
+  let killing: Promise<void> | undefined;
+  const loop = writer!
+    .createLoop(names, (index) => {
+      reported = Math.max(reported, index);
+      if (index >= killAfter) killing ??= writer!.kill("SIGKILL");
+    })
+    .catch((error: Error) => error);
+  expect(await loop).toBeInstanceOf(Error); // killed before finishing
+  await killing;
+  expect(reported).toBeGreaterThanOrEqual(killAfter);
+  return names.slice(0, reported + 1);
+}
+
 export interface ProcessRaceTestOptions extends StoreWorkerTarget {
   /** Name shown in the describe title, e.g. `"sqlite"`. */
   name: string;
