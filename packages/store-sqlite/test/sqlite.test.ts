@@ -8,6 +8,7 @@ import {
   type StoredRecord,
   StoreError,
 } from "@envkeep/core";
+import { sampleRecord } from "@envkeep/store-test-suite";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqliteStore } from "../src/index.js";
 import { statements } from "../src/schema.js";
@@ -18,20 +19,7 @@ afterAll(() => temp.cleanup());
 let files = 0;
 const freshFile = () => path.join(temp.dir, `own-${++files}.db`);
 
-function record(overrides: Partial<StoredRecord> = {}): StoredRecord {
-  return {
-    workspace: "ws",
-    environment: "dev",
-    name: "alpha",
-    secretId: "st-AAAAAAAAAAAAAAAAAAAAAA",
-    keys: ["A"],
-    createdAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_000,
-    version: 1,
-    sealed: "v1.opaque",
-    ...overrides,
-  };
-}
+const record = (overrides: Partial<StoredRecord> = {}) => sampleRecord("ws", overrides);
 
 async function failure(work: () => Promise<unknown>): Promise<StoreError> {
   try {

@@ -3,8 +3,14 @@ import { describe, expect } from "vitest";
 import type { StoreSuiteContext } from "./context.js";
 import type { DefineTest } from "./define.js";
 
-/** A syntactically valid record; `sealed` is opaque to stores, so any string will do here. */
-function record(workspace: string, overrides: Partial<StoredRecord> = {}): StoredRecord {
+/**
+ * A syntactically valid record for store-level tests; `sealed` is opaque to stores, so any string
+ * will do.
+ */
+export function sampleRecord(
+  workspace: string,
+  overrides: Partial<StoredRecord> = {},
+): StoredRecord {
   return {
     workspace,
     environment: "dev",
@@ -32,16 +38,18 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
     test("create stores once and returns false when the identity exists", async () => {
       const ws = ctx.workspace();
       const store = ctx.store();
-      const first = record(ws, { createdBy: "ci", updatedBy: "ci" });
+      const first = sampleRecord(ws, { createdBy: "ci", updatedBy: "ci" });
       expect(await store.create(first)).toBe(true);
-      expect(await store.create(record(ws, { sealed: "v1.other", secretId: "st-B" }))).toBe(false);
+      expect(await store.create(sampleRecord(ws, { sealed: "v1.other", secretId: "st-B" }))).toBe(
+        false,
+      );
       expect(await store.get(first)).toEqual(first);
     });
 
     test("records round-trip exactly, optional fields absent when not set", async () => {
       const ws = ctx.workspace();
       const store = ctx.store();
-      const plain = record(ws, { name: "plain", keys: [], sealed: "x".repeat(10_000) });
+      const plain = sampleRecord(ws, { name: "plain", keys: [], sealed: "x".repeat(10_000) });
       await store.create(plain);
       const read = await store.get(plain);
       expect(read).toEqual(plain);
@@ -51,7 +59,7 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
     test("replace is a compare-and-set on secretId and version", async () => {
       const ws = ctx.workspace();
       const store = ctx.store();
-      const v1 = record(ws);
+      const v1 = sampleRecord(ws);
       await store.create(v1);
       const v2 = {
         ...v1,
@@ -66,7 +74,7 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
       expect(await store.replace(v2, 1)).toBe(true);
       expect(await store.get(v1)).toEqual(v2);
       expect(await store.replace({ ...v2, version: 3 }, 1)).toBe(false);
-      expect(await store.replace(record(ws, { name: "missing" }), 1)).toBe(false);
+      expect(await store.replace(sampleRecord(ws, { name: "missing" }), 1)).toBe(false);
       expect(
         await store.get({ workspace: ws, environment: "dev", name: "missing" }),
       ).toBeUndefined();
@@ -75,7 +83,7 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
     test("delete removes the record and its list entry; false when missing", async () => {
       const ws = ctx.workspace();
       const store = ctx.store();
-      const one = record(ws);
+      const one = sampleRecord(ws);
       await store.create(one);
       expect(await store.delete(one)).toBe(true);
       expect(await store.delete(one)).toBe(false);
@@ -92,7 +100,12 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
       const times = [3, 1, 1, 2, 1];
       for (const [i, name] of names.entries()) {
         await store.create(
-          record(ws, { name, createdAt: times[i]!, updatedAt: times[i]!, secretId: `st-${name}` }),
+          sampleRecord(ws, {
+            name,
+            createdAt: times[i]!,
+            updatedAt: times[i]!,
+            secretId: `st-${name}`,
+          }),
         );
       }
       const scope = { workspace: ws, environment: "dev" };
@@ -115,9 +128,11 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
     test("scopes are isolated: environments and workspaces never see each other", async () => {
       const ws = ctx.workspace();
       const store = ctx.store();
-      await store.create(record(ws, { environment: "dev", sealed: "v1.dev" }));
-      await store.create(record(ws, { environment: "prod", sealed: "v1.prod" }));
-      await store.create(record(`${ws}-other`, { environment: "dev", sealed: "v1.other-ws" }));
+      await store.create(sampleRecord(ws, { environment: "dev", sealed: "v1.dev" }));
+      await store.create(sampleRecord(ws, { environment: "prod", sealed: "v1.prod" }));
+      await store.create(
+        sampleRecord(`${ws}-other`, { environment: "dev", sealed: "v1.other-ws" }),
+      );
       expect((await store.get({ workspace: ws, environment: "prod", name: "alpha" }))?.sealed).toBe(
         "v1.prod",
       );
@@ -134,7 +149,8 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
       const ws = ctx.workspace();
       const store = ctx.store();
       const names = ["a.b", "a-b", "a_b", "A.B", "a..b", "-", "."];
-      for (const name of names) await store.create(record(ws, { name, sealed: `v1.${name}` }));
+      for (const name of names)
+        await store.create(sampleRecord(ws, { name, sealed: `v1.${name}` }));
       for (const name of names) {
         expect((await store.get({ workspace: ws, environment: "dev", name }))?.sealed).toBe(
           `v1.${name}`,

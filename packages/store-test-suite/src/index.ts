@@ -9,6 +9,7 @@ import { testDefiner } from "./define.js";
 
 export type { StoreSuiteContext, StoreSuiteOptions } from "./context.js";
 export { uniqueName } from "./context.js";
+export { sampleRecord } from "./contract-tests.js";
 export * from "./process-race.js";
 
 /**
