@@ -45,3 +45,63 @@ export function machineLine() {
 export const tenKeys = Object.fromEntries(
   Array.from({ length: 10 }, (_, i) => [`KEY_${i}`, `value-${i}-${"x".repeat(24)}`]),
 );
+
+/**
+ * Prints envkeep's `resolve` and `create` of the 10-key secret next to a raw keyv `get` and `set`
+ * of a value of the same stored size, on the same backend. `ten-keys` must exist in both.
+ */
+export async function compareWithRaw({ secrets, raw, rawValue, size, createOps }) {
+  const handle = secrets.fromName("ten-keys");
+  const [resolveMs, getMs] = await measure(
+    500,
+    () => secrets.resolve([handle]),
+    () => raw.get("ten-keys"),
+  );
+  const [createMs, setMs] = await measure(
+    createOps,
+    (i) => secrets.create(`c${i + 100}`, tenKeys),
+    (i) => raw.set(`c${i + 100}`, rawValue),
+  );
+  console.log(`one 10-key secret, stored size ${size} bytes`);
+  console.log(
+    `  envkeep resolve  ${us(resolveMs)}   raw keyv get  ${us(getMs)}   ratio ${(resolveMs / getMs).toFixed(2)}x`,
+  );
+  console.log(
+    `  envkeep create   ${us(createMs)}   raw keyv set  ${us(setMs)}   ratio ${(createMs / setMs).toFixed(2)}x`,
+  );
+}
+
+/**
+ * Prints `list({ maxObjects: 10 })` (plain and with `createdBefore`) and `count` for the
+ * environments "small" (1,000 secrets) and "large" (100,000), created from 1_700_000_000_000 ms
+ * on, one per ms. Sets a failing exit code if the 100k list costs more than 3x the 1k one.
+ */
+export async function compareListing({ secrets, countOps, countNote }) {
+  const listOf =
+    (environment, extra = {}) =>
+    () =>
+      secrets.list({ environment, maxObjects: 10, ...extra });
+  const [small, large] = await measure(300, listOf("small"), listOf("large"));
+  console.log(`  1,000 secrets    ${us(small)}`);
+  console.log(
+    `  100,000 secrets  ${us(large)}   ratio 100k/1k ${(large / small).toFixed(2)}x (must stay ≤ 3x)`,
+  );
+  const before = new Date(1_700_000_000_000 + 500).toISOString();
+  const [smallBefore, largeBefore] = await measure(
+    300,
+    listOf("small", { createdBefore: before }),
+    listOf("large", { createdBefore: before }),
+  );
+  console.log("  with createdBefore (middle of 1k; near the oldest of 100k):");
+  console.log(`  1,000 secrets    ${us(smallBefore)}`);
+  console.log(
+    `  100,000 secrets  ${us(largeBefore)}   ratio 100k/1k ${(largeBefore / smallBefore).toFixed(2)}x`,
+  );
+  const [countSmall, countLarge] = await measure(
+    countOps,
+    () => secrets.store.count({ workspace: "bench", environment: "small" }),
+    () => secrets.store.count({ workspace: "bench", environment: "large" }),
+  );
+  console.log(`  count: 1,000 ${us(countSmall)}; 100,000 ${us(countLarge)} (${countNote})`);
+  if (large / small > 3) process.exitCode = 1;
+}
