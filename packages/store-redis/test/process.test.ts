@@ -1,11 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
-// Imported by path: the lead re-exports these from "@envkeep/store-test-suite".
 import { killWriterMidLoop, runProcessRaceTests } from "@envkeep/store-test-suite";
-import { createClient } from "@keyv/redis";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { redisStore } from "../src/index.js";
-import { dropPrefix, runPrefix, testRedis } from "./support/redis-servers.js";
+import { testRedis, useTestPrefix } from "./support/redis-servers.js";
 import { expectConsistent } from "./support/redis-store-tests.js";
 
 // Real child processes (separate hosts, as far as the store can tell) sharing one Redis.
@@ -17,14 +15,7 @@ if (redis.skip !== undefined) {
   });
 } else {
   const { url } = redis;
-  const prefix = runPrefix("process");
-  const admin = createClient({ url });
-  await admin.connect();
-  afterAll(async () => {
-    await dropPrefix(admin, prefix);
-    admin.destroy();
-    await redis.stop();
-  });
+  const { admin, prefix } = await useTestPrefix(redis, "process");
   let stores = 0;
   const target = {
     cwd: fileURLToPath(new URL("..", import.meta.url)),

@@ -1,8 +1,7 @@
 import { runStoreSuite } from "@envkeep/store-test-suite";
-import { createClient } from "@keyv/redis";
-import { afterAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { type RedisStore, redisStore } from "../src/index.js";
-import { dropPrefix, dumpPrefix, runPrefix, testRedis } from "./support/redis-servers.js";
+import { dumpPrefix, testRedis, useTestPrefix } from "./support/redis-servers.js";
 import { defineRedisStoreTests } from "./support/redis-store-tests.js";
 
 const redis = await testRedis();
@@ -12,14 +11,7 @@ if (redis.skip !== undefined) {
     it.skip(redis.skip, () => {});
   });
 } else {
-  const prefix = runPrefix("single");
-  const admin = createClient({ url: redis.url });
-  await admin.connect();
-  afterAll(async () => {
-    await dropPrefix(admin, prefix);
-    admin.destroy();
-    await redis.stop();
-  });
+  const { admin, prefix } = await useTestPrefix(redis, "single");
 
   let stores = 0;
   runStoreSuite({

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createClient } from "@keyv/redis";
+import { afterAll } from "vitest";
 import type { RedisClientLike } from "../../src/index.js";
 
 const run = promisify(execFile);
@@ -321,4 +322,25 @@ export async function testRedis(): Promise<
 /** A unique key prefix for one test run. */
 export function runPrefix(label: string): string {
   return `envkeep-test-${label}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+const adminClient = (url: string) => createClient({ url });
+
+/**
+ * For one test file: an admin client on the test Redis and a prefix of its own. After the file,
+ * everything under the prefix is dropped, the client closed and a throw-away server stopped.
+ */
+export async function useTestPrefix(
+  redis: { url: string; stop: () => Promise<void> },
+  label: string,
+): Promise<{ admin: ReturnType<typeof adminClient>; prefix: string }> {
+  const prefix = runPrefix(label);
+  const admin = adminClient(redis.url);
+  await admin.connect();
+  afterAll(async () => {
+    await dropPrefix(admin, prefix);
+    admin.destroy();
+    await redis.stop();
+  });
+  return { admin, prefix };
 }
