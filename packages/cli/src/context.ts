@@ -1,5 +1,5 @@
 import { userInfo } from "node:os";
-import { InvalidError, SecretManager } from "@envkeep/core";
+import { type DamagedSecret, InvalidError, SecretManager } from "@envkeep/core";
 
 /** Options every command accepts (defined once, on the program). */
 export interface GlobalOptions {
@@ -55,32 +55,31 @@ export async function withManager<T>(
   }
 }
 
+/** How many damaged records the key check looks past before it concludes. */
+const KEY_CHECK_LIMIT = 5;
+
 /**
  * Refuses to write with a master key that opens none of the newest secrets of the environment
  * (when it holds any): a wrong `ENVKEEP_MASTER_KEY` must not seal new data under a key nobody
- * else has. One list call and at most a few reads; values are opened and dropped, never shown.
+ * else has. `list` authenticates each record's metadata with the master key, so one listed record
+ * proves the key; records it cannot authenticate are reported as damaged instead.
  */
 export async function assertKeyOpensEnvironment(
   secrets: SecretManager,
   environment: string | undefined,
 ): Promise<void> {
-  const recent = await secrets.list({
-    maxObjects: 5,
-    ...(environment === undefined ? {} : { environment }),
-  });
-  let firstFailure: unknown;
-  for (const info of recent) {
-    try {
-      await secrets.resolve([secrets.fromName(info.name, { environment: info.environment })]);
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "INTEGRITY") throw error;
-      firstFailure ??= error;
-    }
-  }
-  if (firstFailure !== undefined) {
-    throw new InvalidError(
-      `the master key opens none of the newest secrets in environment "${recent[0]?.environment}": check ENVKEEP_MASTER_KEY (${(firstFailure as Error).message})`,
+  const damaged: DamagedSecret[] = [];
+  const fail = () =>
+    new InvalidError(
+      `the master key opens none of the newest secrets in environment "${damaged[0]?.environment}": check ENVKEEP_MASTER_KEY (${damaged[0]?.error.message})`,
     );
-  }
+  const recent = await secrets.list({
+    maxObjects: 1,
+    ...(environment === undefined ? {} : { environment }),
+    onDamaged: (record) => {
+      damaged.push(record);
+      if (damaged.length >= KEY_CHECK_LIMIT) throw fail();
+    },
+  });
+  if (recent.length === 0 && damaged.length > 0) throw fail();
 }

@@ -191,9 +191,14 @@ describe("envkeep CLI: bad input is one line on stderr and changes nothing", () 
       /opens none of the newest secrets/,
     );
     expect(storeBytes()).toEqual(before);
-    // Metadata stays readable with any key: names are not secret.
+    // Metadata is authenticated with the master key too: a wrong key lists nothing, and says
+    // which records it had to leave out.
     const list = await cli(["secret", "list", "--json"], wrong);
-    expect(JSON.parse(list.stdout).map((s: { name: string }) => s.name)).toEqual(["db"]);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([]);
+    expect(list.stderr).toMatch(
+      /^envkeep: warning: left out of the list: secret "db" .*does not hold/,
+    );
   });
 
   it("an unreadable or unknown store is one line naming the store, never its password", async () => {

@@ -28,13 +28,12 @@ export {
   type ListOptions,
   type OpenOptions,
   type ResolveOptions,
-  type RotateOptions,
-  type RotationProgress,
-  type RotationReport,
   SecretManager,
   type SecretManagerOptions,
   type UpdateOptions,
 } from "./manager.js";
+export type { DamagedSecret } from "./records/listing.js";
+export type { RotateOptions, RotationProgress, RotationReport } from "./rotation.js";
 export type {
   EnvOrigin,
   ExplainedEnv,
@@ -48,8 +47,11 @@ export type {
   SecretRef,
   SecretScope,
   SecretStore,
+  StoredEntry,
   StoredRecord,
+  UnreadableRecord,
 } from "./store.js";
+export { isUnreadable } from "./store.js";
 export {
   DEFAULT_STORE_URL,
   type OpenStoreOptions,

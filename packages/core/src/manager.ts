@@ -1,20 +1,18 @@
 import { Keyring, type KeyringOptions } from "./crypto/keyring.js";
-import { openRecord, rewrapRecord, sealedKeyId, sealRecord } from "./crypto/sealed-record.js";
 import { resolveEnvironment, resolveWorkspace } from "./environment.js";
-import {
-  AlreadyExistsError,
-  ConflictError,
-  IntegrityError,
-  InvalidError,
-  NotFoundError,
-  SecretsError,
-  StoreError,
-} from "./errors.js";
-import { newSecretId } from "./ids.js";
+import { InvalidError } from "./errors.js";
 import { type SecretInfo, toSecretInfo } from "./info.js";
-import { KeyedLock } from "./keyed-lock.js";
-import { applyChanges, mergeLayers } from "./merge.js";
-import { backoff, MAX_WRITE_ATTEMPTS } from "./retry.js";
+import { mergeLayers } from "./merge.js";
+import { type DamagedSecret, listRecords } from "./records/listing.js";
+import { SealedRecords } from "./records/sealed-records.js";
+import {
+  createSecret,
+  deleteSecret,
+  type IfExists,
+  notFound,
+  updateSecret,
+} from "./records/writes.js";
+import { type RotateOptions, type RotationReport, rotateKeys } from "./rotation.js";
 import { assertRequiredKeys, type ExplainedEnv, explainLayers } from "./run/explain.js";
 import {
   assertCommand,
@@ -25,17 +23,21 @@ import {
   spawnWithEnv,
 } from "./run/spawn.js";
 import { loadSecret, type NamedSecretSource, Secret } from "./secret.js";
-import type { ListCursor, SecretRef, SecretScope, SecretStore, StoredRecord } from "./store.js";
+import type { SecretRef, SecretScope, SecretStore } from "./store.js";
 import { type OpenStoreOptions, openConfiguredStore } from "./store-url.js";
 import {
-  assertEntries,
   assertKey,
   assertSecretName,
-  assertWithinLimits,
+  checkActor,
+  checkLimits,
+  checkOptions,
   normalizeChanges,
   normalizeListOptions,
   type SecretLimits,
+  snapshotEntries,
 } from "./validation/validate.js";
+
+export type { IfExists } from "./records/writes.js";
 
 /** Options of {@link SecretManager}. */
 export interface SecretManagerOptions extends KeyringOptions {
@@ -50,9 +52,6 @@ export interface SecretManagerOptions extends KeyringOptions {
   /** Per-secret size limits. @default { maxKeys: 1000, maxBytes: 1048576 } */
   limits?: SecretLimits;
 }
-
-/** What `create` does when the name is taken. */
-export type IfExists = "fail" | "skip" | "overwrite";
 
 /** Options of {@link SecretManager.create}. */
 export interface CreateOptions {
@@ -76,6 +75,11 @@ export interface ListOptions {
   maxObjects?: number;
   /** Only secrets created strictly before this time (a `Date` or an ISO 8601 string). */
   createdBefore?: Date | string;
+  /**
+   * Called for each record left out because it failed its checks (tampered, moved, under a key
+   * not held…); the list goes on with the rest. @default damaged records are left out silently
+   */
+  onDamaged?: (damaged: DamagedSecret) => void;
 }
 
 /** Options of {@link SecretManager.update}. */
@@ -122,43 +126,6 @@ export interface OpenOptions extends Omit<SecretManagerOptions, "store">, OpenSt
   store?: SecretStore | string;
 }
 
-/** Progress of {@link SecretManager.rotate}. */
-export interface RotationProgress {
-  /** Secrets examined so far. */
-  done: number;
-  /** Secrets to examine (as counted at the start; grows if secrets are added meanwhile). */
-  total: number;
-  /** The secret just examined. */
-  environment: string;
-  name: string;
-}
-
-/** Options of {@link SecretManager.rotate}. */
-export interface RotateOptions {
-  /** Rotate only this environment. @default every environment of the workspace */
-  environment?: string;
-  /** Called after each secret. */
-  onProgress?: (progress: RotationProgress) => void;
-  /** Records read per store page. @default 200 */
-  pageSize?: number;
-}
-
-/** Outcome of {@link SecretManager.rotate}. */
-export interface RotationReport {
-  /** Secrets examined. */
-  total: number;
-  /** Secrets re-wrapped under the primary key by this run. */
-  rewrapped: number;
-  /** Secrets already under the primary key. */
-  alreadyCurrent: number;
-  /** Secrets that could not be opened (corrupt, or under a key not held); left untouched. */
-  failed: { environment: string; name: string; code: string; message: string }[];
-  /** Id of the primary key everything is now wrapped under. */
-  keyId: string;
-}
-
-const DEFAULT_ROTATION_PAGE = 200;
-
 /**
  * Keeps named, encrypted secrets in one workspace of a store, and resolves secrets into
  * environments for the code a host runs.
@@ -182,9 +149,8 @@ export class SecretManager {
   readonly environment: string | undefined;
   /** Recorded as `createdBy` / `updatedBy`. */
   readonly actor: string | undefined;
-  readonly #keyring: Keyring;
+  readonly #records: SealedRecords;
   readonly #limits: SecretLimits;
-  readonly #locks = new KeyedLock();
   readonly #named: NamedSecretSource;
 
   /**
@@ -199,9 +165,9 @@ export class SecretManager {
     this.workspace = resolveWorkspace(options.workspace);
     if (options.environment !== undefined) resolveEnvironment(options.environment, undefined);
     this.environment = options.environment;
-    this.actor = options.actor;
-    this.#limits = { ...options.limits };
-    this.#keyring = Keyring.fromOptions(options);
+    this.actor = checkActor(options.actor);
+    this.#limits = checkLimits(options.limits);
+    this.#records = new SealedRecords(this.store, Keyring.fromOptions(options), this.actor);
     this.#named = {
       read: (name, environment) => this.#readNamed(name, environment),
       info: (name, environment) => this.info(name, { environment }),
@@ -246,7 +212,7 @@ export class SecretManager {
 
   /** Id of the master key that seals new writes (not secret). */
   get primaryKeyId(): string {
-    return this.#keyring.primary.id;
+    return this.#records.keyring.primary.id;
   }
 
   /**
@@ -262,32 +228,11 @@ export class SecretManager {
     entries: Record<string, string>,
     options: CreateOptions = {},
   ): Promise<SecretInfo> {
+    options = checkOptions(options, "create");
     const ref = this.#ref(name, options.environment);
-    assertEntries(entries, `secret "${name}"`, this.#limits);
+    const contents = snapshotEntries(entries, `secret "${ref.name}"`, this.#limits);
     const ifExists = this.#ifExists(options);
-    const contents = Object.fromEntries(Object.entries(entries));
-    return this.#locks.run(this.#lockKey(ref), async () => {
-      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-        const fresh = this.#newRecord(ref, contents);
-        if (await this.#call(() => this.store.create(fresh))) return toSecretInfo(fresh);
-        if (ifExists === "fail") {
-          throw new AlreadyExistsError(
-            `secret "${name}" already exists in environment "${ref.environment}"`,
-          );
-        }
-        const existing = await this.#call(() => this.store.get(ref));
-        if (!existing) continue; // deleted meanwhile: try to create again
-        if (ifExists === "skip") return toSecretInfo(existing);
-        const replacement = this.#nextRecord(existing, contents);
-        if (await this.#call(() => this.store.replace(replacement, existing.version))) {
-          return toSecretInfo(replacement);
-        }
-        await backoff(attempt);
-      }
-      throw new ConflictError(
-        `secret "${name}" kept changing; gave up after ${MAX_WRITE_ATTEMPTS} attempts`,
-      );
-    });
+    return toSecretInfo(await createSecret(this.#records, ref, contents, ifExists));
   }
 
   /**
@@ -299,15 +244,17 @@ export class SecretManager {
    * ```
    */
   async list(options: ListOptions = {}): Promise<SecretInfo[]> {
+    options = checkOptions(options, "list");
     const { maxObjects, createdBefore } = normalizeListOptions(options);
-    const scope = this.#scope(options.environment);
-    if (maxObjects === 0) return [];
-    const records = await this.#call(() =>
-      this.store.list(scope, {
-        ...(maxObjects === undefined ? {} : { limit: maxObjects }),
-        ...(createdBefore === undefined ? {} : { before: { createdAt: createdBefore } }),
-      }),
-    );
+    const { onDamaged } = options;
+    if (onDamaged !== undefined && typeof onDamaged !== "function") {
+      throw new InvalidError("invalid onDamaged: expected a function");
+    }
+    const records = await listRecords(this.#records, this.#scope(options.environment), {
+      ...(maxObjects === undefined ? {} : { maxObjects }),
+      ...(createdBefore === undefined ? {} : { createdBefore }),
+      ...(onDamaged === undefined ? {} : { onDamaged }),
+    });
     return records.map(toSecretInfo);
   }
 
@@ -320,11 +267,10 @@ export class SecretManager {
    * ```
    */
   async delete(name: string, options: DeleteOptions = {}): Promise<void> {
+    options = checkOptions(options, "delete");
     const ref = this.#ref(name, options.environment);
-    const removed = await this.#locks.run(this.#lockKey(ref), () =>
-      this.#call(() => this.store.delete(ref)),
-    );
-    if (!removed && !options.allowMissing) throw this.#notFound(ref);
+    const removed = await deleteSecret(this.#records, ref);
+    if (!removed && !options.allowMissing) throw notFound(ref);
   }
 
   /**
@@ -343,32 +289,18 @@ export class SecretManager {
     changes: Record<string, string | null | undefined>,
     options: UpdateOptions = {},
   ): Promise<SecretInfo> {
+    options = checkOptions(options, "update");
     const ref = this.#ref(name, options.environment);
-    const normalized = normalizeChanges(changes, `update of secret "${name}"`);
+    const normalized = normalizeChanges(changes, `update of secret "${ref.name}"`);
     const { ifVersion } = options;
-    if (ifVersion !== undefined && !(Number.isInteger(ifVersion) && ifVersion >= 1)) {
+    if (ifVersion !== undefined && !(Number.isSafeInteger(ifVersion) && ifVersion >= 1)) {
       throw new InvalidError("invalid ifVersion: expected a positive integer");
     }
-    return this.#locks.run(this.#lockKey(ref), async () => {
-      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-        const current = await this.#call(() => this.store.get(ref));
-        if (!current) throw this.#notFound(ref);
-        if (ifVersion !== undefined && current.version !== ifVersion) {
-          throw this.#stale(ref, ifVersion, current.version);
-        }
-        const next = applyChanges(this.#open(current), normalized);
-        if (!next) return toSecretInfo(current);
-        assertWithinLimits(next, `secret "${name}"`, this.#limits);
-        const replacement = this.#nextRecord(current, next);
-        if (await this.#call(() => this.store.replace(replacement, current.version))) {
-          return toSecretInfo(replacement);
-        }
-        await backoff(attempt);
-      }
-      throw new ConflictError(
-        `secret "${name}" kept changing; gave up after ${MAX_WRITE_ATTEMPTS} attempts`,
-      );
+    const record = await updateSecret(this.#records, ref, normalized, {
+      ifVersion,
+      limits: this.#limits,
     });
+    return toSecretInfo(record);
   }
 
   /**
@@ -380,9 +312,10 @@ export class SecretManager {
    * ```
    */
   async info(name: string, options: { environment?: string } = {}): Promise<SecretInfo> {
+    options = checkOptions(options, "info");
     const ref = this.#ref(name, options.environment);
-    const record = await this.#call(() => this.store.get(ref));
-    if (!record) throw this.#notFound(ref);
+    const record = await this.#records.read(ref);
+    if (!record) throw notFound(ref);
     return toSecretInfo(record);
   }
 
@@ -397,6 +330,7 @@ export class SecretManager {
    * ```
    */
   fromName(name: string, options: FromNameOptions = {}): Secret {
+    options = checkOptions(options, "fromName");
     const ref = this.#ref(name, options.environment);
     const requiredKeys = options.requiredKeys ?? [];
     if (!Array.isArray(requiredKeys))
@@ -428,10 +362,10 @@ export class SecretManager {
     secrets: readonly Secret[],
     options: ResolveOptions = {},
   ): Promise<Record<string, string> | ExplainedEnv> {
+    options = checkOptions(options, "resolve");
     if (!Array.isArray(secrets))
       throw new InvalidError("resolve expects an array of Secret handles");
-    const extra = options.env ?? {};
-    assertEntries(extra, "env option");
+    const extra = snapshotEntries(options.env ?? {}, "env option");
     for (const secret of secrets) {
       if (!(secret instanceof Secret)) throw new InvalidError("resolve expects Secret handles");
     }
@@ -484,6 +418,7 @@ export class SecretManager {
     args: readonly string[] = [],
     options: SpawnOptions = {},
   ): Promise<SpawnedProcess> {
+    options = checkOptions(options, "spawn");
     assertCommand(command, args);
     const { secrets, env, requiredKeys, inheritEnv = true, ...spawnOptions } = options;
     const resolved = await this.#resolveForRun({
@@ -520,59 +455,13 @@ export class SecretManager {
    * ```
    */
   async rotate(options: RotateOptions = {}): Promise<RotationReport> {
-    const pageSize = options.pageSize ?? DEFAULT_ROTATION_PAGE;
-    if (!Number.isInteger(pageSize) || pageSize < 1) {
-      throw new InvalidError("invalid pageSize: expected a positive integer");
-    }
-    const environments =
-      options.environment === undefined
-        ? (await this.#call(() => this.store.environments(this.workspace))).sort()
-        : [resolveEnvironment(options.environment, undefined)];
-    const scopes = environments.map((environment) => ({ workspace: this.workspace, environment }));
-    let total = 0;
-    for (const scope of scopes) total += await this.#call(() => this.store.count(scope));
-    const report: RotationReport = {
-      total: 0,
-      rewrapped: 0,
-      alreadyCurrent: 0,
-      failed: [],
-      keyId: this.primaryKeyId,
-    };
-    let done = 0;
-    for (const scope of scopes) {
-      let before: ListCursor | undefined;
-      for (;;) {
-        const page = await this.#call(() =>
-          this.store.list(scope, { limit: pageSize, ...(before ? { before } : {}) }),
-        );
-        for (const record of page) {
-          const outcome = await this.#rewrap(record);
-          if (outcome === "rewrapped") report.rewrapped++;
-          else if (outcome === "current") report.alreadyCurrent++;
-          else if (outcome instanceof SecretsError) {
-            report.failed.push({
-              environment: record.environment,
-              name: record.name,
-              code: outcome.code,
-              message: outcome.message,
-            });
-          }
-          done++;
-          total = Math.max(total, done);
-          options.onProgress?.({ done, total, environment: record.environment, name: record.name });
-        }
-        const last = page[page.length - 1];
-        if (!last || page.length < pageSize) break;
-        before = { createdAt: last.createdAt, name: last.name };
-      }
-    }
-    report.total = done;
-    return report;
+    options = checkOptions(options, "rotate");
+    return rotateKeys(this.#records, this.workspace, options);
   }
 
   /** Closes the store. */
   async close(): Promise<void> {
-    await this.#call(() => this.store.close());
+    await this.#records.call(() => this.store.close());
   }
 
   /** Names, never values. */
@@ -580,73 +469,11 @@ export class SecretManager {
     return `SecretManager(store=${this.store.name}, workspace=${this.workspace})`;
   }
 
-  async #rewrap(first: StoredRecord): Promise<"rewrapped" | "current" | "gone" | SecretsError> {
-    return this.#locks.run(this.#lockKey(first), async () => {
-      let record: StoredRecord | undefined = first;
-      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-        if (!record) return "gone";
-        if (sealedKeyId(record.sealed) === this.primaryKeyId) return "current";
-        let sealed: string;
-        try {
-          sealed = rewrapRecord(record.sealed, record, record.keys, this.#keyring);
-        } catch (error) {
-          if (error instanceof IntegrityError) return error;
-          throw error;
-        }
-        const rewrapped = { ...record, sealed };
-        if (await this.#call(() => this.store.replace(rewrapped, record!.version)))
-          return "rewrapped";
-        await backoff(attempt);
-        const ref: SecretRef = record;
-        record = await this.#call(() => this.store.get(ref));
-      }
-      return new ConflictError(`secret "${first.name}" kept changing during rotation`);
-    });
-  }
-
   async #readNamed(name: string, environment: string) {
     const ref = this.#ref(name, environment);
-    const record = await this.#call(() => this.store.get(ref));
-    if (!record) throw this.#notFound(ref);
-    return { info: toSecretInfo(record), entries: this.#open(record) };
-  }
-
-  #open(record: StoredRecord): Record<string, string> {
-    return openRecord(record.sealed, record, record.keys, this.#keyring);
-  }
-
-  #newRecord(ref: SecretRef, entries: Record<string, string>): StoredRecord {
-    const now = Date.now();
-    const secretId = newSecretId();
-    const record: StoredRecord = {
-      workspace: ref.workspace,
-      environment: ref.environment,
-      name: ref.name,
-      secretId,
-      keys: Object.keys(entries).sort(),
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-      sealed: sealRecord({ ...ref, secretId }, entries, this.#keyring),
-    };
-    if (this.actor !== undefined) {
-      record.createdBy = this.actor;
-      record.updatedBy = this.actor;
-    }
-    return record;
-  }
-
-  /** The record that replaces `current` with new contents: same identity, next version. */
-  #nextRecord(current: StoredRecord, entries: Record<string, string>): StoredRecord {
-    const next: StoredRecord = {
-      ...current,
-      keys: Object.keys(entries).sort(),
-      updatedAt: Math.max(Date.now(), current.updatedAt),
-      version: current.version + 1,
-      sealed: sealRecord(current, entries, this.#keyring),
-    };
-    if (this.actor !== undefined) next.updatedBy = this.actor;
-    return next;
+    const found = await this.#records.readOpen(ref);
+    if (!found) throw notFound(ref);
+    return { info: toSecretInfo(found.record), entries: found.entries };
   }
 
   #ref(name: string, environment: string | undefined): SecretRef {
@@ -661,10 +488,6 @@ export class SecretManager {
     };
   }
 
-  #lockKey(ref: SecretRef): string {
-    return JSON.stringify([ref.workspace, ref.environment, ref.name]);
-  }
-
   #ifExists(options: CreateOptions): IfExists {
     const ifExists = options.ifExists ?? (options.allowExisting ? "skip" : "fail");
     if (!["fail", "skip", "overwrite"].includes(ifExists)) {
@@ -673,25 +496,5 @@ export class SecretManager {
       );
     }
     return ifExists;
-  }
-
-  #notFound(ref: SecretRef): NotFoundError {
-    return new NotFoundError(`secret "${ref.name}" not found in environment "${ref.environment}"`);
-  }
-
-  #stale(ref: SecretRef, expected: number, actual: number): ConflictError {
-    return new ConflictError(
-      `secret "${ref.name}" is at version ${actual}, not ${expected}: re-read it and retry`,
-    );
-  }
-
-  /** Runs a store call; anything that is not already an envkeep error becomes a StoreError. */
-  async #call<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof SecretsError) throw error;
-      throw new StoreError(this.store.name, "store operation failed", { cause: error });
-    }
   }
 }

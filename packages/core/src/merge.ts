@@ -9,11 +9,11 @@
  */
 export function applyChanges(
   current: Readonly<Record<string, string>>,
-  changes: Readonly<Record<string, string | null>>,
+  changes: ReadonlyMap<string, string | null>,
 ): Record<string, string> | undefined {
   const next = new Map(Object.entries(current));
   let changed = false;
-  for (const [key, value] of Object.entries(changes)) {
+  for (const [key, value] of changes) {
     if (value === null) {
       changed = next.delete(key) || changed;
     } else if (next.get(key) !== value) {

@@ -3,7 +3,7 @@ import { type DotenvOptions, loadDotenv } from "./dotenv/load-dotenv.js";
 import { InvalidError, NotFoundError } from "./errors.js";
 import { newSecretId } from "./ids.js";
 import type { SecretInfo } from "./info.js";
-import { assertEntries, assertKey } from "./validation/validate.js";
+import { assertKey, snapshotEntries } from "./validation/validate.js";
 
 /** What a named handle needs from its manager (kept narrow to avoid an import cycle). */
 export interface NamedSecretSource {
@@ -102,8 +102,10 @@ export class Secret {
    * ```
    */
   static fromObject(entries: Record<string, string>): Secret {
-    assertEntries(entries, "Secret.fromObject entries");
-    return new Secret({ kind: "ephemeral", entries: Object.fromEntries(Object.entries(entries)) });
+    return new Secret({
+      kind: "ephemeral",
+      entries: snapshotEntries(entries, "Secret.fromObject entries"),
+    });
   }
 
   /**
@@ -122,8 +124,10 @@ export class Secret {
     const kept = Object.fromEntries(
       Object.entries(entries).filter(([, value]) => value !== null && value !== undefined),
     );
-    assertEntries(kept, "Secret.fromDict entries");
-    return new Secret({ kind: "ephemeral", entries: kept });
+    return new Secret({
+      kind: "ephemeral",
+      entries: snapshotEntries(kept, "Secret.fromDict entries"),
+    });
   }
 
   /**
@@ -146,8 +150,10 @@ export class Secret {
       );
     }
     const entries = Object.fromEntries(keys.map((key) => [key, process.env[key] as string]));
-    assertEntries(entries, "Secret.fromLocalEnviron entries");
-    return new Secret({ kind: "ephemeral", entries });
+    return new Secret({
+      kind: "ephemeral",
+      entries: snapshotEntries(entries, "Secret.fromLocalEnviron entries"),
+    });
   }
 
   /**

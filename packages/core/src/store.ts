@@ -23,13 +23,22 @@ export interface SecretScope {
   environment: string;
 }
 
-/** What a store keeps for one secret. Everything but `sealed` is readable metadata. */
+/**
+ * What a store keeps for one secret. Everything but `sealed` is readable metadata, and all of it
+ * is authenticated: `sealed` carries a tag over the identity and every other field, so core
+ * detects any change to any of them (see `crypto/sealed-record.ts`).
+ *
+ * A store reads records back from a backend that someone else may have written to. So on every
+ * read it reports `workspace`, `environment` and `name` from the **location** it read (the row
+ * key, the Redis key, the index entry), never from the stored value, and returns the other
+ * fields as stored without trusting or interpreting them: core checks each one.
+ */
 export interface StoredRecord extends SecretRef {
   /** Stable id: `st-` + random URL-safe characters. Changes only with delete + create. */
   secretId: string;
   /** Key names, sorted. Metadata: checked against the decrypted contents on every open. */
   keys: string[];
-  /** Creation time, ms since epoch. */
+  /** Creation time, ms since epoch. In `list` results: the position the store ordered by. */
   createdAt: number;
   /** Time of the last change of contents, ms since epoch. */
   updatedAt: number;
@@ -39,8 +48,27 @@ export interface StoredRecord extends SecretRef {
   createdBy?: string;
   /** Actor that last changed the secret, when the manager had one. */
   updatedBy?: string;
-  /** The encrypted contents (format owned by core's crypto). Opaque to stores. */
+  /** The encrypted contents and metadata tag (format owned by core's crypto). Opaque to stores. */
   sealed: string;
+}
+
+/**
+ * A location whose stored value is not a record at all (not JSON, not an object, the wrong
+ * backend type). Stores return it instead of throwing, so one damaged record fails only itself.
+ */
+export interface UnreadableRecord extends SecretRef {
+  /** Why it could not be read, for messages. Never the stored bytes. */
+  unreadable: string;
+  /** Its position in the list order (`list` results always carry one the store ordered by). */
+  createdAt?: number;
+}
+
+/** What a store found at one location: a record to be checked, or an unreadable value. */
+export type StoredEntry = StoredRecord | UnreadableRecord;
+
+/** True when a store could not even parse what it found at a location. */
+export function isUnreadable(entry: object): entry is UnreadableRecord {
+  return typeof (entry as Partial<UnreadableRecord>).unreadable === "string";
 }
 
 /** Position in the list order; see {@link ListQuery.before}. */
@@ -72,8 +100,12 @@ export interface SecretStore {
   /** Short name used in error messages, e.g. `"memory"`, `"sqlite"`, `"redis"`. */
   readonly name: string;
 
-  /** The record of `ref`, or `undefined` when there is none. */
-  get(ref: SecretRef): Promise<StoredRecord | undefined>;
+  /**
+   * What is stored at `ref`'s location, or `undefined` when nothing is. Its `workspace`,
+   * `environment` and `name` are `ref`'s; a value that is not a record is an
+   * {@link UnreadableRecord}, never a rejection.
+   */
+  get(ref: SecretRef): Promise<StoredEntry | undefined>;
 
   /**
    * Stores `record` only if no record with the same identity exists (create-if-absent).
@@ -88,15 +120,23 @@ export interface SecretStore {
    */
   replace(record: StoredRecord, expectedVersion: number): Promise<boolean>;
 
-  /** Removes the record of `ref`. Resolves `true` if one was removed, `false` if none existed. */
+  /**
+   * Removes whatever is stored at `ref`'s location (a record, an unreadable value, and their
+   * index and metadata entries), whether or not its metadata is intact. Resolves `true` if
+   * something was removed, `false` if nothing was there.
+   */
   delete(ref: SecretRef): Promise<boolean>;
 
   /**
-   * Records of one scope, newest first: ordered by `createdAt` descending, then by `name`
+   * Entries of one scope's index, newest first: ordered by `createdAt` descending, then by `name`
    * descending (code-unit order) among equal `createdAt`. Must use an index, not read every
-   * record of the scope, when `limit` is small.
+   * record of the scope, when `limit` is small. Each entry's location fields come from the index
+   * entry it was found by, and its `createdAt` is the position the store ordered by, so that a
+   * cursor built from the last entry continues exactly after it. One read: no entry reflects a
+   * write the others don't. An entry whose location turns out to lie outside `scope` (a damaged
+   * index) is returned as found: core leaves it out.
    */
-  list(scope: SecretScope, query?: ListQuery): Promise<StoredRecord[]>;
+  list(scope: SecretScope, query?: ListQuery): Promise<StoredEntry[]>;
 
   /** Number of records in one scope. */
   count(scope: SecretScope): Promise<number>;

@@ -75,7 +75,12 @@ describe("option rules", () => {
   });
 
   it("change sets drop undefined and check the rest", () => {
-    expect(normalizeChanges({ A: "1", B: null, C: undefined }, "u")).toEqual({ A: "1", B: null });
+    expect(normalizeChanges({ A: "1", B: null, C: undefined }, "u")).toEqual(
+      new Map([
+        ["A", "1"],
+        ["B", null],
+      ]),
+    );
     expect(() => normalizeChanges({ A: 1 }, "u")).toThrow(/value of key "A"/);
     expect(() => normalizeChanges({ "A-": "1" }, "u")).toThrow(/key in u "A-"/);
   });
@@ -97,8 +102,24 @@ describe("environment selection", () => {
 
 describe("merging", () => {
   it("applyChanges reports no change as undefined", () => {
-    expect(applyChanges({ A: "1" }, { A: "1", B: null })).toBeUndefined();
-    expect(applyChanges({ A: "1" }, { B: "2", A: null })).toEqual({ B: "2" });
+    expect(
+      applyChanges(
+        { A: "1" },
+        new Map([
+          ["A", "1"],
+          ["B", null],
+        ]),
+      ),
+    ).toBeUndefined();
+    expect(
+      applyChanges(
+        { A: "1" },
+        new Map([
+          ["B", "2"],
+          ["A", null],
+        ]),
+      ),
+    ).toEqual({ B: "2" });
   });
 
   it("mergeLayers: later wins, __proto__ stays an own key", () => {

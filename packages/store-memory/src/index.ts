@@ -1,63 +1,152 @@
-import type { ListQuery, SecretRef, SecretScope, SecretStore, StoredRecord } from "@envkeep/core";
+import {
+  isUnreadable,
+  type ListQuery,
+  type SecretRef,
+  type SecretScope,
+  type SecretStore,
+  type StoredEntry,
+  type StoredRecord,
+} from "@envkeep/core";
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /** Records to start from (e.g. a `snapshot()` of another memory store). @default [] */
   records?: readonly StoredRecord[];
+  /**
+   * The map that holds the store's data: key {@link memoryKey}`(ref)`, value the record as JSON.
+   * Pass your own to look at or edit the stored form in tests, as someone with access to a real
+   * backend could. @default a new Map
+   */
+  backing?: Map<string, string>;
 }
 
 /** A {@link SecretStore} in process memory, plus a way to look at what it holds. */
 export interface MemoryStore extends SecretStore {
-  /** Deep copies of every record held, in no particular order (for tests and backups). */
+  /** Copies of every readable record held, in no particular order (for tests and backups). */
   snapshot(): StoredRecord[];
 }
 
-const scopeKey = (scope: SecretScope) => JSON.stringify([scope.workspace, scope.environment]);
+/** The key of a secret's location in a memory store's backing map. */
+export function memoryKey(ref: SecretRef): string {
+  return JSON.stringify([ref.workspace, ref.environment, ref.name]);
+}
+
+/** The location a backing-map key stands for, if it is one. */
+function locationOf(key: string): SecretRef | undefined {
+  try {
+    const parsed: unknown = JSON.parse(key);
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 3 &&
+      parsed.every((p) => typeof p === "string")
+    ) {
+      const [workspace, environment, name] = parsed as [string, string, string];
+      return { workspace, environment, name };
+    }
+  } catch {}
+  return undefined;
+}
+
+/** The stored form of a record: known fields only, optional ones when set. */
+function serialize(record: StoredRecord): string {
+  const { workspace, environment, name, secretId, keys, createdAt, updatedAt, version } = record;
+  const value: StoredRecord = {
+    workspace,
+    environment,
+    name,
+    secretId,
+    keys: [...keys],
+    createdAt,
+    updatedAt,
+    version,
+    sealed: record.sealed,
+  };
+  if (record.createdBy !== undefined) value.createdBy = record.createdBy;
+  if (record.updatedBy !== undefined) value.updatedBy = record.updatedBy;
+  return JSON.stringify(value);
+}
+
+/**
+ * What is stored at `at`, read as the contract asks: the location's identity, the other fields as
+ * stored (core checks them), an unreadable marker for anything that is not a JSON object.
+ */
+function deserialize(text: string, at: SecretRef): StoredEntry {
+  const location = { workspace: at.workspace, environment: at.environment, name: at.name };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ...location, unreadable: "its stored value is not JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ...location, unreadable: "its stored value is not an object" };
+  }
+  return { ...(value as StoredRecord), ...location };
+}
 
 /** List order: `createdAt` descending, then `name` descending (code-unit order). */
-function newestFirst(a: StoredRecord, b: StoredRecord): number {
-  if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt;
+function newestFirst(a: StoredEntry, b: StoredEntry): number {
+  const at = positionTime(a);
+  const bt = positionTime(b);
+  if (at !== bt) return bt - at;
   return a.name < b.name ? 1 : a.name > b.name ? -1 : 0;
 }
 
-function isBefore(record: StoredRecord, before: NonNullable<ListQuery["before"]>): boolean {
-  if (record.createdAt !== before.createdAt) return record.createdAt < before.createdAt;
-  return before.name !== undefined && record.name < before.name;
+/** An entry's time in the list order; one without a usable time sorts last. */
+function positionTime(entry: StoredEntry): number {
+  return Number.isSafeInteger(entry.createdAt) ? (entry.createdAt as number) : -Infinity;
+}
+
+function isBefore(entry: StoredEntry, before: NonNullable<ListQuery["before"]>): boolean {
+  const time = positionTime(entry);
+  if (time !== before.createdAt) return time < before.createdAt;
+  return before.name !== undefined && entry.name < before.name;
 }
 
 /**
  * A store that keeps sealed records in process memory: what hosts unit-test with, and what a
  * short-lived process can use. Every operation is atomic (single-threaded JS, no await between
- * check and write). Records are copied in and out, so callers can never alias stored state.
+ * check and write). Records are kept serialized, like in any real backend, so callers can never
+ * alias stored state.
  *
  * @example
  * ```ts
- * import { SecretManager } from "@envkeep/core";
+ * import { generateMasterKey, SecretManager } from "@envkeep/core";
  * import { memoryStore } from "@envkeep/store-memory";
  *
  * const secrets = new SecretManager({ store: memoryStore(), masterKey: generateMasterKey() });
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const scopes = new Map<string, Map<string, StoredRecord>>();
+  const data = options.backing ?? new Map<string, string>();
+  /** Workspace → environments that ever held a record (as the contract allows). */
   const environments = new Map<string, Set<string>>();
   let closed = false;
 
-  const scopeOf = (scope: SecretScope, create: boolean) => {
-    const key = scopeKey(scope);
-    let records = scopes.get(key);
-    if (!records && create) {
-      records = new Map();
-      scopes.set(key, records);
-      const known = environments.get(scope.workspace) ?? new Set<string>();
-      known.add(scope.environment);
-      environments.set(scope.workspace, known);
+  const remember = (scope: SecretScope) => {
+    const known = environments.get(scope.workspace) ?? new Set<string>();
+    known.add(scope.environment);
+    environments.set(scope.workspace, known);
+  };
+
+  /** Every location of one scope with what is stored there. */
+  const entriesOf = (scope: SecretScope): StoredEntry[] => {
+    const found: StoredEntry[] = [];
+    for (const [key, text] of data) {
+      const at = locationOf(key);
+      if (at && at.workspace === scope.workspace && at.environment === scope.environment) {
+        found.push(deserialize(text, at));
+      }
     }
-    return records;
+    return found;
   };
 
   for (const record of options.records ?? []) {
-    scopeOf(record, true)!.set(record.name, structuredClone(record));
+    data.set(memoryKey(record), serialize(record));
+  }
+  for (const key of data.keys()) {
+    const at = locationOf(key);
+    if (at) remember(at);
   }
 
   // Async like every real store, so callers never depend on synchronous completion.
@@ -72,53 +161,60 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     get: (ref: SecretRef) =>
       op(() => {
-        const record = scopeOf(ref, false)?.get(ref.name);
-        return record ? structuredClone(record) : undefined;
+        const text = data.get(memoryKey(ref));
+        return text === undefined ? undefined : deserialize(text, ref);
       }),
 
     create: (record: StoredRecord) =>
       op(() => {
-        const records = scopeOf(record, true)!;
-        if (records.has(record.name)) return false;
-        records.set(record.name, structuredClone(record));
+        const key = memoryKey(record);
+        if (data.has(key)) return false;
+        data.set(key, serialize(record));
+        remember(record);
         return true;
       }),
 
     replace: (record: StoredRecord, expectedVersion: number) =>
       op(() => {
-        const records = scopeOf(record, false);
-        const current = records?.get(record.name);
+        const key = memoryKey(record);
+        const text = data.get(key);
+        const current = text === undefined ? undefined : deserialize(text, record);
         if (
           !current ||
+          isUnreadable(current) ||
           current.secretId !== record.secretId ||
           current.version !== expectedVersion
         ) {
           return false;
         }
-        records!.set(record.name, structuredClone(record));
+        data.set(key, serialize(record));
         return true;
       }),
 
-    delete: (ref: SecretRef) => op(() => scopeOf(ref, false)?.delete(ref.name) ?? false),
+    delete: (ref: SecretRef) => op(() => data.delete(memoryKey(ref))),
 
     list: (scope: SecretScope, query: ListQuery = {}) =>
       op(() => {
-        let records = [...(scopeOf(scope, false)?.values() ?? [])];
+        let found = entriesOf(scope);
         const { before, limit } = query;
-        if (before) records = records.filter((record) => isBefore(record, before));
-        records.sort(newestFirst);
-        if (limit !== undefined) records = records.slice(0, limit);
-        return records.map((record) => structuredClone(record));
+        if (before) found = found.filter((entry) => isBefore(entry, before));
+        found.sort(newestFirst);
+        return limit === undefined ? found : found.slice(0, limit);
       }),
 
-    count: (scope: SecretScope) => op(() => scopeOf(scope, false)?.size ?? 0),
+    count: (scope: SecretScope) => op(() => entriesOf(scope).length),
 
     environments: (workspace: string) => op(() => [...(environments.get(workspace) ?? [])]),
 
-    snapshot: () =>
-      [...scopes.values()].flatMap((records) =>
-        [...records.values()].map((r) => structuredClone(r)),
-      ),
+    snapshot: () => {
+      const records: StoredRecord[] = [];
+      for (const [key, text] of data) {
+        const at = locationOf(key);
+        const entry = at && deserialize(text, at);
+        if (entry && !isUnreadable(entry)) records.push(entry);
+      }
+      return records;
+    },
 
     close: async () => {
       closed = true;

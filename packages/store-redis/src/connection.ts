@@ -28,12 +28,7 @@ interface EvalOptions {
 export interface RawRedis {
   evalSha(sha1: string, options: EvalOptions): Promise<unknown>;
   eval(script: string, options: EvalOptions): Promise<unknown>;
-  zRange(
-    key: string,
-    min: string,
-    max: string,
-    options: { BY: "LEX"; REV: true; LIMIT?: { offset: number; count: number } },
-  ): Promise<string[]>;
+  get(key: string): Promise<string | null>;
   zCard(key: string): Promise<number>;
   sAdd(key: string, member: string): Promise<number>;
   sMembers(key: string): Promise<string[] | Set<string>>;

@@ -78,14 +78,17 @@ export function indexMember(createdAt: number, name: string): string {
   return `${encodeTime(createdAt)}:${name}`;
 }
 
-/** `createdAt` encoded in an index member. */
-export function memberTime(member: string): number {
-  return Number(member.slice(0, TIME_WIDTH)) - TIME_OFFSET;
-}
-
-/** Secret name encoded in an index member. */
-export function memberName(member: string): string {
-  return member.slice(TIME_WIDTH + 1);
+/**
+ * The `createdAt` and name an index member encodes. The name is whatever follows the first `:`
+ * (as the list script reads it); a member that is not `<17 digits>:<name>` has a `NaN` time.
+ */
+export function parseMember(member: string): { createdAt: number; name: string } {
+  const separator = member.indexOf(":");
+  const name = separator < 0 ? member : member.slice(separator + 1);
+  const time = member.slice(0, TIME_WIDTH);
+  const createdAt =
+    separator === TIME_WIDTH && /^\d+$/.test(time) ? Number(time) - TIME_OFFSET : Number.NaN;
+  return { createdAt, name };
 }
 
 /**

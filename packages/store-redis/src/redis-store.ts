@@ -4,6 +4,7 @@ import {
   type SecretRef,
   type SecretScope,
   type SecretStore,
+  type StoredEntry,
   type StoredRecord,
   StoreError,
 } from "@envkeep/core";
@@ -12,8 +13,7 @@ import {
   assertPrefix,
   environmentsKey,
   indexMember,
-  memberName,
-  memberTime,
+  parseMember,
   recordKey,
   scopeKeys,
   upperBound,
@@ -21,6 +21,7 @@ import {
 import {
   CREATE_SCRIPT,
   DELETE_SCRIPT,
+  LIST_SCRIPT,
   type LuaScript,
   metaEntry,
   REPLACE_SCRIPT,
@@ -106,21 +107,18 @@ async function runScript(
   script: LuaScript,
   keys: string[],
   args: string[],
-): Promise<number> {
+): Promise<unknown> {
   const options = { keys, arguments: args };
   try {
-    return Number(await raw.evalSha(script.sha1, options));
+    return await raw.evalSha(script.sha1, options);
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    return Number(await raw.eval(script.source, options));
+    return await raw.eval(script.source, options);
   }
 }
 
-function asRecord(value: unknown, key: string): StoredRecord {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new StoreError(STORE, `the value at ${key} is not a record`);
-  }
-  return value as StoredRecord;
+function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("WRONGTYPE");
 }
 
 /**
@@ -227,6 +225,36 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     return data;
   };
 
+  /**
+   * What is stored at `at`, read as the contract asks: the location's identity, the other fields
+   * as stored (core checks them), an unreadable marker for anything that is not keyv's stored
+   * form of an object. In list results, `position` (the index member's time) is the `createdAt`.
+   */
+  const entryOf = async (
+    at: SecretRef,
+    text: string | undefined,
+    position?: number,
+  ): Promise<StoredEntry> => {
+    const location = { workspace: at.workspace, environment: at.environment, name: at.name };
+    const positioned = position === undefined ? {} : { createdAt: position };
+    const unreadable = (why: string): StoredEntry => ({
+      ...location,
+      ...positioned,
+      unreadable: why,
+    });
+    if (text === undefined) return unreadable("its key holds no string");
+    let record: unknown;
+    try {
+      record = ((await keyv.deserializeData(text)) as { value?: unknown } | undefined)?.value;
+    } catch {
+      return unreadable("its value is not keyv's stored form");
+    }
+    if (typeof record !== "object" || record === null || Array.isArray(record)) {
+      return unreadable("its value holds no record");
+    }
+    return { ...(record as StoredRecord), ...location, ...positioned };
+  };
+
   const memberOf = (what: string, record: StoredRecord): string => {
     try {
       return indexMember(record.createdAt, record.name);
@@ -245,10 +273,15 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     prefix,
 
     get: (ref: SecretRef) =>
-      run("get", async () => {
-        const key = recordKey(prefix, ref);
-        const value: unknown = await keyv.get(key);
-        return value === undefined ? undefined : asRecord(value, key);
+      run("get", async (raw) => {
+        let text: string | null;
+        try {
+          text = await raw.get(recordKey(prefix, ref));
+        } catch (error) {
+          if (isWrongType(error)) return entryOf(ref, undefined);
+          throw error;
+        }
+        return text === null ? undefined : entryOf(ref, text);
       }),
 
     create: async (record: StoredRecord) => {
@@ -266,7 +299,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         }
         const meta = metaEntry(record.secretId, record.version, member);
         const args = [record.name, member, serialized, meta, record.environment];
-        return (await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
+        return Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
       });
     },
 
@@ -283,14 +316,15 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           record.secretId,
           String(expectedVersion),
         ];
-        return (await runScript(raw, REPLACE_SCRIPT, scriptKeys(record), args)) === 1;
+        return Number(await runScript(raw, REPLACE_SCRIPT, scriptKeys(record), args)) === 1;
       });
     },
 
     delete: (ref: SecretRef) =>
       run(
         "delete",
-        async (raw) => (await runScript(raw, DELETE_SCRIPT, scriptKeys(ref), [ref.name])) === 1,
+        async (raw) =>
+          Number(await runScript(raw, DELETE_SCRIPT, scriptKeys(ref), [ref.name])) === 1,
       ),
 
     list: (scope: SecretScope, query: ListQuery = {}) =>
@@ -299,33 +333,40 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         let max = upperBound(query.before);
         if (limit === 0 || max === undefined) return [];
         const keys = scopeKeys(prefix, scope);
-        const records: StoredRecord[] = [];
+        const entries: StoredEntry[] = [];
         for (;;) {
           const count = Math.min(
             LIST_PAGE,
-            limit === undefined ? LIST_PAGE : limit - records.length,
+            limit === undefined ? LIST_PAGE : limit - entries.length,
           );
-          const members = await raw.zRange(keys.index, max, "-", {
-            BY: "LEX",
-            REV: true,
-            LIMIT: { offset: 0, count },
-          });
-          if (members.length === 0) break;
-          const recordKeys = members.map((member) => keys.recordPrefix + memberName(member));
-          const values: unknown[] = await keyv.getMany(recordKeys);
-          for (const [i, member] of members.entries()) {
-            const value = values[i];
-            // Gone, or deleted and created again, between the two reads: it is not at this
-            // position (any more), so leave it out; the next page fills the gap.
-            if (value === undefined) continue;
-            const record = asRecord(value, recordKeys[i]!);
-            if (record.createdAt !== memberTime(member)) continue;
-            records.push(record);
+          const reply = (await runScript(
+            raw,
+            LIST_SCRIPT,
+            [keys.index],
+            [keys.recordPrefix, max, String(count)],
+          )) as string[];
+          for (let i = 0; i + 2 < reply.length; i += 3) {
+            const { createdAt, name } = parseMember(reply[i]!);
+            const at = { workspace: scope.workspace, environment: scope.environment, name };
+            const status = reply[i + 1];
+            entries.push(
+              status === "ok"
+                ? await entryOf(at, reply[i + 2], createdAt)
+                : {
+                    ...at,
+                    createdAt,
+                    unreadable:
+                      status === "missing"
+                        ? "it is listed but has no record"
+                        : "its key holds no string",
+                  },
+            );
           }
-          if (members.length < count || (limit !== undefined && records.length >= limit)) break;
-          max = `(${members.at(-1)}`;
+          const members = reply.length / 3;
+          if (members < count || (limit !== undefined && entries.length >= limit)) break;
+          max = `(${reply[reply.length - 3]}`;
         }
-        return records;
+        return entries;
       }),
 
     count: (scope: SecretScope) => run("count", (raw) => raw.zCard(scopeKeys(prefix, scope).index)),

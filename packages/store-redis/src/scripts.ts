@@ -59,17 +59,57 @@ return 1
 `,
 );
 
-/** ARGV: name. Returns 1 when removed, 0 when there was none. */
+/**
+ * ARGV: name. Removes the record, its metadata entry and the index member that entry names,
+ * whatever state they are in (a record without metadata, metadata that is not JSON: someone
+ * edited the keys). Returns 1 when anything was removed, 0 when there was nothing.
+ */
 export const DELETE_SCRIPT = script(
   "delete",
   `
+local removed = redis.call('DEL', KEYS[1])
 local current = redis.call('HGET', KEYS[2], ARGV[1])
-if not current then return 0 end
-local meta = cjson.decode(current)
-redis.call('ZREM', KEYS[3], meta[3])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[1])
-return 1
+if current then
+  local ok, meta = pcall(cjson.decode, current)
+  if ok and type(meta) == 'table' and type(meta[3]) == 'string' then
+    redis.call('ZREM', KEYS[3], meta[3])
+  end
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  removed = 1
+end
+return removed
+`,
+);
+
+/**
+ * KEYS[1]: the index. ARGV: record key prefix, ZRANGE max bound, count. One atomic read of up to
+ * `count` index members and the records they name, so no entry reflects a write the others
+ * don't. Returns `[member, status, value, …]`: status `"ok"` with the record's stored text,
+ * `"missing"` when the member names no record, `"wrongtype"` when that key is not a string.
+ * The record keys share the index's hash tag, so this runs unchanged on a cluster.
+ */
+export const LIST_SCRIPT = script(
+  "list",
+  `
+local members = redis.call('ZRANGE', KEYS[1], ARGV[2], '-', 'BYLEX', 'REV', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, member in ipairs(members) do
+  local sep = string.find(member, ':', 1, true)
+  local name = sep and string.sub(member, sep + 1) or member
+  local value = redis.pcall('GET', ARGV[1] .. name)
+  out[#out + 1] = member
+  if type(value) == 'table' and value.err then
+    out[#out + 1] = 'wrongtype'
+    out[#out + 1] = ''
+  elseif not value then
+    out[#out + 1] = 'missing'
+    out[#out + 1] = ''
+  else
+    out[#out + 1] = 'ok'
+    out[#out + 1] = value
+  end
+end
+return out
 `,
 );
 

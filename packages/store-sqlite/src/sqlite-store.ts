@@ -1,19 +1,18 @@
 import { chmod, mkdir, open } from "node:fs/promises";
 import path from "node:path";
 import {
-  IntegrityError,
   InvalidError,
   type ListQuery,
   type SecretRef,
   type SecretScope,
   type SecretStore,
   SecretsError,
+  type StoredEntry,
   type StoredRecord,
   StoreError,
 } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
-import Keyv from "keyv";
-import { recordKey, scopeKeyRange, statements, TABLE_NAME } from "./schema.js";
+import { INDEX_COLUMNS, locationOfKey, recordKey, statements, TABLE_NAME } from "./schema.js";
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -44,10 +43,11 @@ export interface SqliteStore extends SecretStore {
   readonly table: string;
 }
 
+type Query = (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
+
 /** @internal What the first call opens. */
 interface Connection {
-  keyv: Keyv<StoredRecord>;
-  query: (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
+  query: Query;
   close: () => Promise<void>;
 }
 
@@ -78,23 +78,56 @@ function storedForm(record: StoredRecord): string {
   return JSON.stringify({ value });
 }
 
-/** A row that is not a stored record: damaged outside envkeep. That secret fails, nothing else. */
-const damaged = (key: string, cause?: unknown) =>
-  new IntegrityError(`the stored row of secret ${JSON.stringify(key)} is not a valid record`, {
-    cause,
+/**
+ * What a row holds, read as the contract asks: the location from the row key, the other fields
+ * as stored (core checks them), an unreadable marker for anything that is not keyv's stored form
+ * of an object. In list results, `position` (the row's `created_at`) is the `createdAt`.
+ */
+function entryOf(at: SecretRef, value: unknown, type: unknown, position?: unknown): StoredEntry {
+  const location = { workspace: at.workspace, environment: at.environment, name: at.name };
+  const positioned = position === undefined ? {} : { createdAt: Number(position) };
+  const unreadable = (why: string): StoredEntry => ({
+    ...location,
+    ...positioned,
+    unreadable: why,
   });
-
-/** The record of a row's value (keyv's stored form). */
-function parseStored(key: string, text: unknown): StoredRecord {
+  if (type !== "text" || typeof value !== "string") return unreadable(`its row holds a ${type}`);
   let parsed: unknown;
   try {
-    parsed = typeof text === "string" ? JSON.parse(text) : undefined;
-  } catch (error) {
-    throw damaged(key, error);
+    parsed = JSON.parse(value);
+  } catch {
+    return unreadable("its row is not JSON");
   }
-  const value = (parsed as { value?: unknown } | null)?.value;
-  if (typeof value !== "object" || value === null) throw damaged(key);
-  return value as StoredRecord;
+  const record = (parsed as { value?: unknown } | null)?.value;
+  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+    return unreadable("its row holds no record");
+  }
+  return { ...(record as StoredRecord), ...location, ...positioned };
+}
+
+/** Where a row key says a row lives; a key envkeep never writes lies outside every scope. */
+function locationOf(key: unknown): SecretRef {
+  const text = String(key);
+  return locationOfKey(text) ?? { workspace: "", environment: "", name: text };
+}
+
+/** Adds the index columns to a table of an earlier layout and fills them, once, atomically. */
+async function migrate(query: Query, sql: ReturnType<typeof statements>): Promise<void> {
+  const missing = async () => {
+    const columns = new Set((await query(sql.tableInfo)).map((column) => String(column.name)));
+    return INDEX_COLUMNS.filter(([name]) => !columns.has(name));
+  };
+  if ((await missing()).length === 0) return;
+  await query("BEGIN IMMEDIATE");
+  try {
+    // Asked again inside the transaction: another process may have migrated meanwhile.
+    for (const [name, type] of await missing()) await query(sql.addColumn(name, type));
+    await query(sql.backfill);
+    await query("COMMIT");
+  } catch (error) {
+    await query("ROLLBACK").catch(() => {});
+    throw error;
+  }
 }
 
 /** Creates the file with mode 0600 (and its directory) unless it exists; never changes an existing file. */
@@ -172,28 +205,22 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (file !== ":memory:") await createFile(where);
     // busyTimeout is applied by the adapter right after opening, before its CREATE TABLE.
     const adapter = new KeyvSqlite({ uri: `sqlite://${where}`, table, busyTimeout: busyTimeoutMs });
-    // keyv listens to the adapter's "error" events (an unheard one would throw); errors reach us
-    // as rejections anyway.
-    const keyv = new Keyv<StoredRecord>({
-      store: adapter,
-      namespace: "envkeep",
-      useKeyPrefix: false,
-      throwOnErrors: true,
-      emitErrors: false,
-      serialize: JSON.stringify,
-      deserialize: JSON.parse,
-    });
-    const query = adapter.query as Connection["query"];
+    // The adapter emits "error" when it cannot open the file (an unheard one would throw); the
+    // same failure reaches us as the rejection of the first query.
+    adapter.on("error", () => {});
+    const query = adapter.query as Query;
     try {
       // WAL: readers never wait for a writer. (Where a file system cannot do WAL, SQLite keeps its
       // rollback journal: still correct across processes, readers just wait for writers.)
       await retryBusy(() => query("PRAGMA journal_mode = WAL"));
-      await retryBusy(() => query(sql.createListIndex));
+      await retryBusy(() => migrate(query, sql));
+      await retryBusy(() => query(sql.dropOldIndex));
+      await retryBusy(() => query(sql.createIndex));
     } catch (error) {
       adapter.close().catch(() => {});
       throw error;
     }
-    return { keyv, query, close: () => adapter.close() };
+    return { query, close: () => adapter.close() };
   };
 
   /** The open connection; a failed open is retried by the next call. */
@@ -232,24 +259,21 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     table,
 
     get: (ref) =>
-      run("get", async ({ keyv }) => {
-        const rowKey = key(ref);
-        let record: StoredRecord | undefined;
-        try {
-          record = await keyv.get(rowKey);
-        } catch (error) {
-          if (error instanceof SyntaxError) throw damaged(rowKey, error); // from deserializing
-          throw error;
-        }
-        if (record !== undefined && (typeof record !== "object" || record === null)) {
-          throw damaged(rowKey);
-        }
-        return record ?? undefined;
+      run("get", async ({ query }) => {
+        const [row] = await query(sql.get, key(ref));
+        return row === undefined ? undefined : entryOf(ref, row.value, row.type);
       }),
 
     create: (record) =>
       run("create", async ({ query }) => {
-        const rows = await query(sql.insert, key(record), storedForm(record));
+        const rows = await query(
+          sql.insert,
+          key(record),
+          storedForm(record),
+          record.workspace,
+          record.environment,
+          record.createdAt,
+        );
         return rows.length === 1;
       }),
 
@@ -258,6 +282,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         const rows = await query(
           sql.replace,
           storedForm(record),
+          record.workspace,
+          record.environment,
+          record.createdAt,
           key(record),
           record.secretId,
           expectedVersion,
@@ -279,20 +306,20 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           : before.name === undefined
             ? await query(sql.listBefore, workspace, environment, before.createdAt, limit)
             : await query(
-                sql.listBeforeName,
+                sql.listBeforeKey,
                 workspace,
                 environment,
                 before.createdAt,
                 before.createdAt,
-                before.name,
+                recordKey(workspace, environment, before.name),
                 limit,
               );
-        return rows.map((row) => parseStored(String(row.key), row.value));
+        return rows.map((row) => entryOf(locationOf(row.key), row.value, row.type, row.created_at));
       }),
 
     count: (scope) =>
       run("count", async ({ query }) => {
-        const [row] = await query(sql.count, ...scopeKeyRange(scope.workspace, scope.environment));
+        const [row] = await query(sql.count, scope.workspace, scope.environment);
         return Number(row?.n ?? 0);
       }),
 

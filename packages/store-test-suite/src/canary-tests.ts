@@ -92,9 +92,7 @@ export function defineCanaryTests(ctx: StoreSuiteContext, test: DefineTest): voi
         );
         const stranger = ctx.manager({ masterKey: generateMasterKey() });
         seen.push(await captureError(() => stranger.resolve([stranger.fromName("canary")])));
-        const record = (await ctx
-          .store()
-          .get({ workspace: ctx.workspace(), environment: "dev", name: "canary" }))!;
+        const record = await ctx.record("canary");
         await ctx.store().create({ ...record, name: "moved" });
         seen.push(await captureError(() => secrets.resolve([secrets.fromName("moved")])));
         seen.push(await secrets.rotate());

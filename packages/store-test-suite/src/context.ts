@@ -1,9 +1,32 @@
 import {
   generateMasterKey,
+  isUnreadable,
   SecretManager,
   type SecretManagerOptions,
+  type SecretRef,
   type SecretStore,
+  type StoredRecord,
 } from "@envkeep/core";
+
+/**
+ * Direct access to what a store keeps for one location, past the store's own API: what someone
+ * with the database (a copy of the file, Redis access, a backup) but without the master key can
+ * read and write. The tamper tests and the fuzzer edit records through it.
+ */
+export interface RawBackend {
+  /** The stored text of the record at `ref` (the backend's serialized form), or `undefined`. */
+  readText(store: SecretStore, ref: SecretRef): Promise<string | undefined>;
+  /**
+   * Puts `text` as the stored form at `ref`, with whatever index and metadata entries a record
+   * there needs to be found by `get` and `list` (taken from the record `text` holds where it
+   * parses, as a careful attacker would write them).
+   */
+  writeText(store: SecretStore, ref: SecretRef, text: string): Promise<void>;
+  /** The record object inside a stored text, or `undefined` when it does not parse. */
+  decode(text: string): Record<string, unknown> | undefined;
+  /** The stored text of a record object (any fields, any values). */
+  encode(record: Record<string, unknown>): string;
+}
 
 /** What a store package hands the suite. */
 export interface StoreSuiteOptions {
@@ -19,6 +42,11 @@ export interface StoreSuiteOptions {
    * that no value is ever stored in the clear. Omit only where a backend cannot be read raw.
    */
   readRaw?: (store: SecretStore) => Promise<string>;
+  /**
+   * Raw access to the backend, for the tamper tests and the tamper fuzzer. Every store with a
+   * backend someone else can write to should give one.
+   */
+  backend?: RawBackend;
   /** Titles of suite tests to skip on this store (say why next to the list). @default [] */
   disableTests?: readonly string[];
   /** Extra tests of the store, registered inside the suite's `describe` with the same helpers. */
@@ -36,6 +64,8 @@ export interface StoreSuiteContext {
   masterKey: string;
   /** The workspace of the running test. */
   workspace(): string;
+  /** The record the store holds for `name` (environment `"dev"` unless given); fails if none. */
+  record(name: string, environment?: string): Promise<StoredRecord>;
 }
 
 let runCounter = 0;
@@ -68,6 +98,11 @@ export function createSuiteState(options: StoreSuiteOptions) {
         ...overrides,
       } as SecretManagerOptions),
     workspace: () => workspace,
+    record: async (name, environment = "dev") => {
+      const entry = await context.store().get({ workspace, environment, name });
+      if (!entry || isUnreadable(entry)) throw new Error(`no readable record ${name}`);
+      return entry;
+    },
   };
   return {
     context,

@@ -1,4 +1,4 @@
-import type { StoredRecord } from "@envkeep/core";
+import { isUnreadable, type StoredEntry, type StoredRecord, StoreError } from "@envkeep/core";
 import { describe, expect } from "vitest";
 import type { StoreSuiteContext } from "./context.js";
 import type { DefineTest } from "./define.js";
@@ -23,6 +23,17 @@ export function sampleRecord(
     sealed: "v1.opaque",
     ...overrides,
   };
+}
+
+/** The names of listed entries, in order. */
+const order = (entries: StoredEntry[]) => entries.map((entry) => entry.name);
+
+/** The sealed strings of listed entries, in order (all must be readable records). */
+function sealedOf(entries: StoredEntry[]): string[] {
+  return entries.map((entry) => {
+    if (isUnreadable(entry)) throw new Error(`unreadable entry ${entry.name}`);
+    return entry.sealed;
+  });
 }
 
 /** The SecretStore contract itself, member by member, without the manager on top. */
@@ -109,7 +120,6 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
         );
       }
       const scope = { workspace: ws, environment: "dev" };
-      const order = (rs: StoredRecord[]) => rs.map((r) => r.name);
       expect(order(await store.list(scope))).toEqual(["c", "d", "e", "b", "a"]);
       expect(order(await store.list(scope, { limit: 2 }))).toEqual(["c", "d"]);
       expect(order(await store.list(scope, { limit: 0 }))).toEqual([]);
@@ -133,13 +143,11 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
       await store.create(
         sampleRecord(`${ws}-other`, { environment: "dev", sealed: "v1.other-ws" }),
       );
-      expect((await store.get({ workspace: ws, environment: "prod", name: "alpha" }))?.sealed).toBe(
-        "v1.prod",
-      );
+      expect(await store.get({ workspace: ws, environment: "prod", name: "alpha" })).toMatchObject({
+        sealed: "v1.prod",
+      });
       expect(await store.count({ workspace: ws, environment: "dev" })).toBe(1);
-      expect(
-        (await store.list({ workspace: ws, environment: "dev" })).map((r) => r.sealed),
-      ).toEqual(["v1.dev"]);
+      expect(sealedOf(await store.list({ workspace: ws, environment: "dev" }))).toEqual(["v1.dev"]);
       expect((await store.environments(ws)).sort()).toEqual(["dev", "prod"]);
       await store.delete({ workspace: `${ws}-other`, environment: "dev", name: "alpha" });
       expect(await store.count({ workspace: ws, environment: "dev" })).toBe(1);
@@ -152,17 +160,28 @@ export function defineContractTests(ctx: StoreSuiteContext, test: DefineTest): v
       for (const name of names)
         await store.create(sampleRecord(ws, { name, sealed: `v1.${name}` }));
       for (const name of names) {
-        expect((await store.get({ workspace: ws, environment: "dev", name }))?.sealed).toBe(
-          `v1.${name}`,
-        );
+        expect(await store.get({ workspace: ws, environment: "dev", name })).toMatchObject({
+          sealed: `v1.${name}`,
+        });
       }
       expect(await store.count({ workspace: ws, environment: "dev" })).toBe(names.length);
     });
 
-    test("close is idempotent", async () => {
-      const store = await ctx.options.createStore();
-      await store.close();
-      await store.close();
+    test("close is idempotent, and a closed store refuses calls with StoreError", async () => {
+      const ws = ctx.workspace();
+      const used = await ctx.options.createStore();
+      await used.create(sampleRecord(ws));
+      expect(await used.get(sampleRecord(ws))).toMatchObject({ sealed: "v1.opaque" });
+      await expect(used.close()).resolves.toBeUndefined();
+      await expect(used.close()).resolves.toBeUndefined();
+      const error = await used.get(sampleRecord(ws)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      // Through a manager, whatever a closed store rejects with is a StoreError.
+      const manager = ctx.manager({ store: used });
+      await expect(manager.info("alpha")).rejects.toBeInstanceOf(StoreError);
+      const unused = await ctx.options.createStore();
+      await expect(unused.close()).resolves.toBeUndefined();
+      await expect(unused.close()).resolves.toBeUndefined();
     });
   });
 }

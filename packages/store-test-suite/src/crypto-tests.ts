@@ -15,11 +15,8 @@ async function tamper(
   name: string,
   change: (record: StoredRecord) => StoredRecord,
 ) {
-  const store = ctx.store();
-  const ref = { workspace: ctx.workspace(), environment: "dev", name };
-  const record = await store.get(ref);
-  if (!record) throw new Error(`no record ${name}`);
-  expect(await store.replace(change(record), record.version)).toBe(true);
+  const record = await ctx.record(name);
+  expect(await ctx.store().replace(change(record), record.version)).toBe(true);
 }
 
 function flipCharAt(text: string, index: number): string {
@@ -43,18 +40,16 @@ export function defineCryptoTests(ctx: StoreSuiteContext, test: DefineTest): voi
       const secrets = ctx.manager();
       await secrets.create("one", { SAME: "same-value" });
       await secrets.create("two", { SAME: "same-value" });
-      const store = ctx.store();
-      const ws = ctx.workspace();
-      const one = (await store.get({ workspace: ws, environment: "dev", name: "one" }))!;
-      const two = (await store.get({ workspace: ws, environment: "dev", name: "two" }))!;
+      const one = await ctx.record("one");
+      const two = await ctx.record("two");
       expect(one.sealed.split(".")[1]).toBe(secrets.primaryKeyId);
       expect(one.sealed).not.toContain("same-value");
-      const [, , wrapOne, boxOne] = one.sealed.split(".");
-      const [, , wrapTwo, boxTwo] = two.sealed.split(".");
+      const [, , wrapOne, , boxOne] = one.sealed.split(".");
+      const [, , wrapTwo, , boxTwo] = two.sealed.split(".");
       expect(wrapOne).not.toBe(wrapTwo);
       expect(boxOne).not.toBe(boxTwo);
       await secrets.update("one", { SAME: "other" });
-      const updated = (await store.get(one))!;
+      const updated = await ctx.record("one");
       expect(updated.sealed.split(".")[2]).not.toBe(wrapOne);
       expect(updated.keys).toEqual(["SAME"]);
     });
@@ -79,7 +74,11 @@ export function defineCryptoTests(ctx: StoreSuiteContext, test: DefineTest): voi
       expect(await secrets.resolve([secrets.fromName("healthy")])).toEqual({
         K: "value-of-healthy",
       });
-      expect(await secrets.list()).toHaveLength(6);
+      // list authenticates metadata (not contents): damaged metadata is left out and reported.
+      const damaged: string[] = [];
+      const listed = await secrets.list({ onDamaged: (d) => damaged.push(d.name) });
+      expect(listed.map((info) => info.name).sort()).toEqual(["flip-box", "healthy", "truncated"]);
+      expect(damaged.sort()).toEqual(["empty", "flip-wrap", "garbage"]);
       // A corrupt record cannot be updated (its contents are unknown) but can be replaced or deleted.
       await expect(secrets.update("garbage", { K: "x" })).rejects.toThrow(IntegrityError);
       await secrets.create("garbage", { K: "fixed" }, { ifExists: "overwrite" });
@@ -92,7 +91,7 @@ export function defineCryptoTests(ctx: StoreSuiteContext, test: DefineTest): voi
       const store = ctx.store();
       const ws = ctx.workspace();
       await secrets.create("source", { K: "moved-value" });
-      const original = (await store.get({ workspace: ws, environment: "dev", name: "source" }))!;
+      const original = await ctx.record("source");
       await store.create({ ...original, name: "copy" });
       await store.create({ ...original, environment: "prod" });
       await store.create({ ...original, name: "new-id", secretId: "st-AAAAAAAAAAAAAAAAAAAAAA" });
@@ -118,7 +117,11 @@ export function defineCryptoTests(ctx: StoreSuiteContext, test: DefineTest): voi
       await ctx.manager().create("mine", { K: "v" });
       const stranger = ctx.manager({ masterKey: generateMasterKey() });
       await expectIntegrityError(stranger, "mine");
-      expect((await stranger.list()).map((s) => s.name)).toEqual(["mine"]);
+      await expect(stranger.info("mine")).rejects.toThrow(/does not hold/);
+      // Its metadata cannot be authenticated either: listed as damaged, not shown.
+      const damaged: string[] = [];
+      expect(await stranger.list({ onDamaged: (d) => damaged.push(d.name) })).toEqual([]);
+      expect(damaged).toEqual(["mine"]);
       await expect(stranger.update("mine", { K: "x" })).rejects.toThrow(IntegrityError);
     });
 

@@ -3,6 +3,7 @@ import {
   assertKey,
   assertSecretName,
   checkSecretTemplate,
+  type DamagedSecret,
   NotFoundError,
   resolveEnvironment,
   SECRET_TEMPLATES,
@@ -97,7 +98,15 @@ Examples:
     .action(async (options, command: Command) => {
       const opts = globals(command);
       await withManager(opts, async (secrets) => {
-        const infos = await secrets.list(opts.env === undefined ? {} : { environment: opts.env });
+        const damaged: DamagedSecret[] = [];
+        const infos = await secrets.list({
+          ...(opts.env === undefined ? {} : { environment: opts.env }),
+          onDamaged: (record) => damaged.push(record),
+        });
+        // Records that fail their checks are left out of the list and named on stderr.
+        for (const record of damaged) {
+          process.stderr.write(`envkeep: warning: left out of the list: ${record.error.message}\n`);
+        }
         if (options.json) {
           process.stdout.write(`${JSON.stringify(infos.map(secretInfoJson), null, 2)}\n`);
         } else if (infos.length === 0) {

@@ -50,6 +50,9 @@ export class Keyring {
       throw new InvalidError("give either masterKey or keyring, not both");
     }
     if (options.keyring !== undefined) {
+      if (!Array.isArray(options.keyring)) {
+        throw new InvalidError("invalid keyring: expected an array of master keys, primary first");
+      }
       return new Keyring(options.keyring.map((k, i) => parseMasterKey(k, `keyring[${i}]`)));
     }
     if (options.masterKey !== undefined) return new Keyring([parseMasterKey(options.masterKey)]);

@@ -1,6 +1,7 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
 import nacl from "tweetnacl";
 import { IntegrityError } from "../errors.js";
-import type { SecretRef } from "../store.js";
+import type { SecretRef, StoredRecord } from "../store.js";
 import {
   concatBytes,
   fromBase64Url,
@@ -13,62 +14,148 @@ import type { Keyring } from "./keyring.js";
 import type { MasterKey } from "./master-key.js";
 
 /**
- * Envelope encryption of a secret's contents (XSalsa20-Poly1305 `secretbox` from tweetnacl).
+ * Envelope encryption of a secret's contents, with every piece of its metadata authenticated.
  *
- * Sealed format, version 1 — four dot-separated fields, all base64url:
+ * Sealed format, version 2 — five dot-separated fields, all base64url but the first two:
  *
- *     v1.<keyId>.<wrapNonce ‖ secretbox(dataKey, wrapNonce, masterKey)>.<nonce ‖ secretbox(payload, nonce, dataKey)>
+ *     v2.<keyId>.<wrapped>.<tag>.<box>
  *
- * Each seal draws a fresh random 32-byte data key and fresh random 24-byte nonces, so neither is
- * ever reused across records. The payload is JSON that carries the secret's identity
- * (workspace, environment, name, secretId) next to its entries: Poly1305 authenticates it, so a
- * record copied under another identity opens to the wrong identity and is rejected.
+ *     wrapped = wrapNonce ‖ secretbox(dataKey, wrapNonce, masterKey)        (tweetnacl)
+ *     box     = nonce ‖ secretbox(JSON(entries), nonce, dataKey)            (tweetnacl)
+ *     tag     = HMAC-SHA256(metadataKey(masterKey), header)
+ *     header  = JSON [format, keyId, wrapped, workspace, environment, name, secretId, version,
+ *                     createdAt, updatedAt, createdBy, updatedBy, keys]
+ *
+ * Each seal draws a fresh random 32-byte data key and fresh nonces. The tag binds everything a
+ * store keeps beside `sealed` (identity, version, times, actors, key names) to this particular
+ * wrapped data key, and the data key is the only key that opens the box: so no field can be
+ * changed, no record moved under another identity, and no older ciphertext put under newer
+ * metadata, without the tag failing. The tag is checked before anything is decrypted, and it is
+ * all `info` and `list` need: they authenticate metadata without opening contents.
+ *
+ * The metadata key is derived from the master key (HMAC-SHA256 with a fixed label), so the master
+ * key itself is only ever used as a secretbox key.
  */
 
-const FORMAT = "v1";
+const FORMAT = "v2";
 const NONCE_BYTES = nacl.secretbox.nonceLength;
 const KEY_BYTES = nacl.secretbox.keyLength;
+const BOX_OVERHEAD = NONCE_BYTES + nacl.secretbox.overheadLength;
+const WRAPPED_BYTES = BOX_OVERHEAD + KEY_BYTES;
+const TAG_BYTES = 32;
+const METADATA_KEY_LABEL = "envkeep/record-metadata-key/v2";
 
-/** The identity a sealed record is bound to. */
-export interface SealedIdentity extends SecretRef {
-  secretId: string;
-}
-
-interface Payload {
-  w: string;
-  e: string;
-  n: string;
-  i: string;
-  d: Record<string, string>;
-}
+/** Everything a store keeps beside `sealed`: what the tag authenticates. */
+export type RecordHeader = Omit<StoredRecord, "sealed">;
 
 interface ParsedSealed {
   keyId: string;
+  wrappedText: string;
   wrapped: Uint8Array;
+  tag: Uint8Array;
   boxed: Uint8Array;
 }
 
-function describe(identity: SecretRef): string {
-  return `secret "${identity.name}" (environment "${identity.environment}", workspace "${identity.workspace}")`;
+const metadataKeys = new WeakMap<MasterKey, Buffer>();
+
+function metadataKeyOf(master: MasterKey): Buffer {
+  let key = metadataKeys.get(master);
+  if (!key) {
+    key = createHmac("sha256", master.bytes).update(METADATA_KEY_LABEL).digest();
+    metadataKeys.set(master, key);
+  }
+  return key;
 }
 
-function parseSealed(sealed: string, identity: SecretRef): ParsedSealed {
+/** Names a secret for messages: identity only, never contents. */
+export function describeSecret(identity: SecretRef): string {
+  return `secret ${quoteName(identity.name)} (environment ${quoteName(identity.environment)}, workspace ${quoteName(identity.workspace)})`;
+}
+
+function quoteName(name: unknown): string {
+  const text = String(name);
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
+function parseSealed(sealed: unknown, identity: SecretRef): ParsedSealed {
   const parts = typeof sealed === "string" ? sealed.split(".") : [];
-  const [format, keyId, wrapText, boxText] = parts;
-  const wrapped = wrapText === undefined ? undefined : fromBase64Url(wrapText);
+  const [format, keyId, wrappedText, tagText, boxText] = parts;
+  if (parts.length === 4 && format === "v1") {
+    throw new IntegrityError(
+      `${describeSecret(identity)} was sealed in format v1, whose metadata is not authenticated: create it again`,
+    );
+  }
+  const wrapped = wrappedText === undefined ? undefined : fromBase64Url(wrappedText);
+  const tag = tagText === undefined ? undefined : fromBase64Url(tagText);
   const boxed = boxText === undefined ? undefined : fromBase64Url(boxText);
   if (
-    parts.length !== 4 ||
+    parts.length !== 5 ||
     format !== FORMAT ||
     !keyId ||
-    !wrapped ||
+    !wrappedText ||
+    wrapped?.length !== WRAPPED_BYTES ||
+    tag?.length !== TAG_BYTES ||
     !boxed ||
-    wrapped.length < NONCE_BYTES + nacl.secretbox.overheadLength ||
-    boxed.length < NONCE_BYTES + nacl.secretbox.overheadLength
+    boxed.length < BOX_OVERHEAD
   ) {
-    throw new IntegrityError(`${describe(identity)} is corrupt: its sealed record is malformed`);
+    throw new IntegrityError(
+      `${describeSecret(identity)} is corrupt: its sealed record is malformed`,
+    );
   }
-  return { keyId, wrapped, boxed };
+  return { keyId, wrappedText, wrapped, tag, boxed };
+}
+
+function headerBytes(header: RecordHeader, keyId: string, wrappedText: string): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      FORMAT,
+      keyId,
+      wrappedText,
+      header.workspace,
+      header.environment,
+      header.name,
+      header.secretId,
+      header.version,
+      header.createdAt,
+      header.updatedAt,
+      header.createdBy ?? null,
+      header.updatedBy ?? null,
+      header.keys,
+    ]),
+    "utf8",
+  );
+}
+
+function tagOf(master: MasterKey, header: RecordHeader, wrappedText: string): Buffer {
+  return createHmac("sha256", metadataKeyOf(master))
+    .update(headerBytes(header, master.id, wrappedText))
+    .digest();
+}
+
+function masterOf(parsed: ParsedSealed, keyring: Keyring, identity: SecretRef): MasterKey {
+  const master = keyring.get(parsed.keyId);
+  if (!master) {
+    throw new IntegrityError(
+      `${describeSecret(identity)} was sealed under master key ${quoteName(parsed.keyId)}, which this manager does not hold (held: ${keyring.ids.join(", ")})`,
+    );
+  }
+  return master;
+}
+
+/** Parses `record.sealed` and checks its tag over every metadata field; returns its parts. */
+function authenticate(
+  record: StoredRecord,
+  keyring: Keyring,
+): { parsed: ParsedSealed; master: MasterKey } {
+  const parsed = parseSealed(record.sealed, record);
+  const master = masterOf(parsed, keyring, record);
+  const expected = tagOf(master, record, parsed.wrappedText);
+  if (!timingSafeEqual(expected, parsed.tag)) {
+    throw new IntegrityError(
+      `${describeSecret(record)} failed authentication: its record was altered, moved from another secret, or replaced by older contents`,
+    );
+  }
+  return { parsed, master };
 }
 
 function boxWith(message: Uint8Array, key: Uint8Array): Uint8Array {
@@ -80,127 +167,114 @@ function unboxWith(boxed: Uint8Array, key: Uint8Array): Uint8Array | null {
   return nacl.secretbox.open(boxed.subarray(NONCE_BYTES), boxed.subarray(0, NONCE_BYTES), key);
 }
 
-function unwrapDataKey(parsed: ParsedSealed, keyring: Keyring, identity: SecretRef): Uint8Array {
-  const master = keyring.get(parsed.keyId);
-  if (!master) {
-    throw new IntegrityError(
-      `${describe(identity)} was sealed under master key ${parsed.keyId}, which this manager does not hold (held: ${keyring.ids.join(", ")})`,
-    );
-  }
+function unwrapDataKey(parsed: ParsedSealed, master: MasterKey, identity: SecretRef): Uint8Array {
   const dataKey = unboxWith(parsed.wrapped, master.bytes);
   if (!dataKey || dataKey.length !== KEY_BYTES) {
     throw new IntegrityError(
-      `${describe(identity)} failed authentication: its data key is corrupt`,
+      `${describeSecret(identity)} failed authentication: its data key is corrupt`,
     );
   }
   return dataKey;
 }
 
-function wrapDataKey(dataKey: Uint8Array, master: MasterKey): string {
-  return `${master.id}.${toBase64Url(boxWith(dataKey, master.bytes))}`;
+/** `v2.<keyId>.<wrapped>.<tag>.<box>` for a data key wrapped under the keyring's primary key. */
+function assemble(header: RecordHeader, dataKey: Uint8Array, boxText: string, keyring: Keyring) {
+  const master = keyring.primary;
+  const wrappedText = toBase64Url(boxWith(dataKey, master.bytes));
+  const tag = toBase64Url(tagOf(master, header, wrappedText));
+  return `${FORMAT}.${master.id}.${wrappedText}.${tag}.${boxText}`;
 }
 
-/** Seals `entries` for `identity` under the keyring's primary key. */
+/**
+ * Seals `entries` under the keyring's primary key, authenticating every field of `header`. The
+ * record to store is `{ ...header, sealed }`: change any field and it no longer opens.
+ */
 export function sealRecord(
-  identity: SealedIdentity,
-  entries: Record<string, string>,
+  header: RecordHeader,
+  entries: Readonly<Record<string, string>>,
   keyring: Keyring,
 ): string {
-  const payload: Payload = {
-    w: identity.workspace,
-    e: identity.environment,
-    n: identity.name,
-    i: identity.secretId,
-    d: entries,
-  };
-  const plaintext = utf8Encode(JSON.stringify(payload));
+  const plaintext = utf8Encode(JSON.stringify(entries));
   const dataKey = nacl.randomBytes(KEY_BYTES);
   try {
-    const boxed = boxWith(plaintext, dataKey);
-    return `${FORMAT}.${wrapDataKey(dataKey, keyring.primary)}.${toBase64Url(boxed)}`;
+    return assemble(header, dataKey, toBase64Url(boxWith(plaintext, dataKey)), keyring);
   } finally {
     wipe(dataKey, plaintext);
   }
 }
 
 /**
- * Opens a sealed record and checks that it belongs to `identity` and holds exactly `keys`.
- * Throws {@link IntegrityError} for any tampering, truncation, move or unknown key.
+ * Checks that every metadata field of `record` is the one it was sealed with, without decrypting
+ * its contents. `record` must already be well-typed (see `checkRecordShape`).
+ * @throws {IntegrityError} for any change, move, replay of older contents, or a key not held.
  */
-export function openRecord(
-  sealed: string,
-  identity: SealedIdentity,
-  keys: readonly string[],
-  keyring: Keyring,
-): Record<string, string> {
-  const parsed = parseSealed(sealed, identity);
-  const dataKey = unwrapDataKey(parsed, keyring, identity);
+export function verifyRecord(record: StoredRecord, keyring: Keyring): void {
+  authenticate(record, keyring);
+}
+
+function decodeEntries(plaintext: Uint8Array, record: StoredRecord): Record<string, string> {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(utf8Decode(plaintext));
+  } catch {
+    entries = undefined;
+  }
+  if (typeof entries !== "object" || entries === null || Array.isArray(entries)) {
+    throw new IntegrityError(`${describeSecret(record)} is corrupt: its contents do not decode`);
+  }
+  const found = Object.keys(entries).sort();
+  const values = entries as Record<string, unknown>;
+  if (
+    found.length !== record.keys.length ||
+    found.some((key, i) => key !== record.keys[i] || typeof values[key] !== "string")
+  ) {
+    throw new IntegrityError(
+      `${describeSecret(record)} failed authentication: its key list does not match its contents`,
+    );
+  }
+  return entries as Record<string, string>;
+}
+
+/**
+ * Authenticates `record` (every metadata field) and decrypts its contents. `record` must already
+ * be well-typed and located where it was asked for (see `checkRecordShape`).
+ * @throws {IntegrityError} for any tampering, truncation, move, replay or unknown key.
+ */
+export function openRecord(record: StoredRecord, keyring: Keyring): Record<string, string> {
+  const { parsed, master } = authenticate(record, keyring);
+  const dataKey = unwrapDataKey(parsed, master, record);
   let plaintext: Uint8Array | null = null;
   try {
     plaintext = unboxWith(parsed.boxed, dataKey);
     if (!plaintext) {
       throw new IntegrityError(
-        `${describe(identity)} failed authentication: its contents were altered`,
+        `${describeSecret(record)} failed authentication: its contents were altered`,
       );
     }
-    let payload: Payload;
-    try {
-      payload = JSON.parse(utf8Decode(plaintext)) as Payload;
-    } catch {
-      throw new IntegrityError(`${describe(identity)} is corrupt: its contents do not decode`);
-    }
-    if (
-      payload.w !== identity.workspace ||
-      payload.e !== identity.environment ||
-      payload.n !== identity.name ||
-      payload.i !== identity.secretId
-    ) {
-      throw new IntegrityError(
-        `${describe(identity)} failed authentication: the record belongs to another secret`,
-      );
-    }
-    const entries = payload.d;
-    if (typeof entries !== "object" || entries === null) {
-      throw new IntegrityError(`${describe(identity)} is corrupt: its contents do not decode`);
-    }
-    const found = Object.keys(entries).sort();
-    if (
-      !Array.isArray(keys) ||
-      found.length !== keys.length ||
-      found.some((key, i) => key !== keys[i] || typeof entries[key] !== "string")
-    ) {
-      throw new IntegrityError(
-        `${describe(identity)} failed authentication: its key list does not match its contents`,
-      );
-    }
-    return entries;
+    return decodeEntries(plaintext, record);
   } finally {
     wipe(dataKey, plaintext ?? undefined);
   }
 }
 
-/** The id of the master key that wrapped `sealed`, or `undefined` if it is malformed. */
-export function sealedKeyId(sealed: string): string | undefined {
+/** The id of the master key that wrapped `sealed`, or `undefined` if it is not a v2 record. */
+export function sealedKeyId(sealed: unknown): string | undefined {
+  if (typeof sealed !== "string") return undefined;
   const [format, keyId] = sealed.split(".", 3);
   return format === FORMAT ? keyId : undefined;
 }
 
 /**
- * Re-wraps the data key of `sealed` under the keyring's primary key, leaving the contents'
- * ciphertext as it is. The contents are authenticated first, so a corrupt record is never
- * re-wrapped into a valid-looking one.
+ * Re-wraps the data key of `record` under the keyring's primary key (with a new tag), leaving the
+ * contents' ciphertext as it is. The record is fully authenticated and opened first, so a corrupt
+ * record is never re-wrapped into a valid-looking one.
  */
-export function rewrapRecord(
-  sealed: string,
-  identity: SealedIdentity,
-  keys: readonly string[],
-  keyring: Keyring,
-): string {
-  openRecord(sealed, identity, keys, keyring);
-  const parsed = parseSealed(sealed, identity);
-  const dataKey = unwrapDataKey(parsed, keyring, identity);
+export function rewrapRecord(record: StoredRecord, keyring: Keyring): string {
+  openRecord(record, keyring);
+  const { parsed, master } = authenticate(record, keyring);
+  const dataKey = unwrapDataKey(parsed, master, record);
   try {
-    return `${FORMAT}.${wrapDataKey(dataKey, keyring.primary)}.${toBase64Url(parsed.boxed)}`;
+    return assemble(record, dataKey, toBase64Url(parsed.boxed), keyring);
   } finally {
     wipe(dataKey);
   }

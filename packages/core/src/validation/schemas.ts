@@ -4,6 +4,8 @@
  */
 
 export const MAX_NAME_LENGTH = 64;
+/** Longest `actor` (recorded as createdBy / updatedBy). */
+export const MAX_ACTOR_LENGTH = 256;
 export const MAX_KEY_LENGTH = 16_384;
 export const MAX_VALUE_LENGTH = 32_768;
 export const DEFAULT_MAX_KEYS = 1_000;
@@ -56,7 +58,7 @@ export const changesSchema = {
 export const listOptionsSchema = {
   type: "object",
   properties: {
-    maxObjects: { type: "integer", minimum: 0 },
+    maxObjects: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     createdBefore: {
       anyOf: [
         { type: "string", format: "date-time" },

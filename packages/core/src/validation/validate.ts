@@ -9,6 +9,7 @@ import {
   KEY_PATTERN,
   keySchema,
   listOptionsSchema,
+  MAX_ACTOR_LENGTH,
   MAX_KEY_LENGTH,
   MAX_NAME_LENGTH,
   MAX_VALUE_LENGTH,
@@ -128,7 +129,7 @@ function decodePointer(path: string): string | undefined {
 
 /** Throws unless `entries` fits the per-secret limits (used again after a merge). */
 export function assertWithinLimits(
-  entries: Record<string, string>,
+  entries: Readonly<Record<string, string>>,
   what: string,
   limits: SecretLimits = {},
 ): void {
@@ -147,30 +148,64 @@ export function assertWithinLimits(
   }
 }
 
-/** Throws unless `entries` is a valid, within-limits set of contents. */
-export function assertEntries(
+/**
+ * Reads a caller's object of entries exactly once (each property read once: a getter or proxy
+ * cannot show one value to the checks and another to the store) into an object without a
+ * prototype, so that keys such as `__proto__` stay ordinary keys.
+ */
+function snapshot(value: unknown, what: string): Record<string, unknown> {
+  if (!isPlainObject(value))
+    throw new InvalidError(`invalid ${what}: expected a plain object of KEY: value pairs`);
+  let pairs: [string, unknown][];
+  try {
+    pairs = Object.entries(value);
+  } catch (error) {
+    throw new InvalidError(`invalid ${what}: its entries cannot be read`, { cause: error });
+  }
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const [key, entry] of pairs) copy[key] = entry;
+  return copy;
+}
+
+/**
+ * Snapshots and checks a secret's contents: every key valid, every value a string within the
+ * limits. Returns the snapshot (prototype-free), which is what must be used from then on.
+ */
+export function snapshotEntries(
   entries: unknown,
   what: string,
   limits?: SecretLimits,
-): asserts entries is Record<string, string> {
-  if (!isPlainObject(entries))
-    throw new InvalidError(`invalid ${what}: expected a plain object of KEY: value pairs`);
-  if (!checkEntries(entries)) {
+): Record<string, string> {
+  const copy = snapshot(entries, what);
+  if (!checkEntries(copy)) {
     explainEntryError(
       checkEntries.errors?.[0],
       what,
       `values must be strings of at most ${MAX_VALUE_LENGTH} characters`,
     );
   }
-  assertWithinLimits(entries, what, limits);
+  assertWithinLimits(copy, what, limits);
+  return copy;
 }
 
-/** Checks an update's change set; `undefined` values are dropped, as documented. */
-export function normalizeChanges(changes: unknown, what: string): Record<string, string | null> {
-  if (!isPlainObject(changes))
-    throw new InvalidError(`invalid ${what}: expected a plain object of KEY: value pairs`);
-  const defined: Record<string, string | null> = {};
-  for (const [key, value] of Object.entries(changes)) {
+/** Throws unless `entries` is a valid, within-limits set of contents. */
+export function assertEntries(
+  entries: unknown,
+  what: string,
+  limits?: SecretLimits,
+): asserts entries is Record<string, string> {
+  snapshotEntries(entries, what, limits);
+}
+
+/**
+ * Checks an update's change set, read once: a string sets a key, `null` removes it, `undefined`
+ * entries are dropped, as documented. Returns the changes in a `Map` (keys are user data).
+ */
+export function normalizeChanges(changes: unknown, what: string): Map<string, string | null> {
+  const copy = snapshot(changes, what);
+  const defined: Record<string, string | null> = Object.create(null);
+  for (const key of Object.keys(copy)) {
+    const value = copy[key];
     if (value !== undefined) defined[key] = value as string | null;
   }
   if (!checkChanges(defined)) {
@@ -180,7 +215,37 @@ export function normalizeChanges(changes: unknown, what: string): Record<string,
       `use a string of at most ${MAX_VALUE_LENGTH} characters to set it, or null to remove it`,
     );
   }
-  return defined;
+  return new Map(Object.entries(defined));
+}
+
+/** Checks the `limits` option: each a positive safe integer when given. */
+export function checkLimits(limits: unknown): SecretLimits {
+  if (limits === undefined) return {};
+  if (typeof limits !== "object" || limits === null || Array.isArray(limits)) {
+    throw new InvalidError("invalid limits: expected { maxKeys?, maxBytes? }");
+  }
+  const { maxKeys, maxBytes } = limits as Record<string, unknown>;
+  const out: SecretLimits = {};
+  for (const [name, value] of [
+    ["maxKeys", maxKeys],
+    ["maxBytes", maxBytes],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new InvalidError(`invalid limits.${name}: expected a positive integer`);
+    }
+    out[name] = value as number;
+  }
+  return out;
+}
+
+/** Checks an `actor` option: a string of 1 to MAX_ACTOR_LENGTH characters. */
+export function checkActor(actor: unknown): string | undefined {
+  if (actor === undefined) return undefined;
+  if (typeof actor !== "string" || actor.length === 0 || actor.length > MAX_ACTOR_LENGTH) {
+    throw new InvalidError(`invalid actor: expected a string of 1-${MAX_ACTOR_LENGTH} characters`);
+  }
+  return actor;
 }
 
 /** Validated, normalised list options. */
@@ -198,7 +263,7 @@ export function normalizeListOptions(options: {
   const out: NormalizedListOptions = {};
   if (maxObjects !== undefined && maxObjects !== null) {
     if (!checkListOptions({ maxObjects })) {
-      throw new InvalidError("invalid maxObjects: expected a non-negative integer");
+      throw new InvalidError("invalid maxObjects: expected a non-negative safe integer");
     }
     out.maxObjects = maxObjects as number;
   }
@@ -219,4 +284,13 @@ export function normalizeListOptions(options: {
     out.createdBefore = time;
   }
   return out;
+}
+
+/** The options object of a call: `{}` when omitted; anything but a plain object is refused. */
+export function checkOptions<T extends object>(options: T | undefined, call: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidError(`${call} expects an options object`);
+  }
+  return options;
 }

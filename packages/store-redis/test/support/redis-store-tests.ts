@@ -129,7 +129,7 @@ export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSe
         paged.push(...page.map((r) => r.name));
         const last = page.at(-1);
         if (page.length < 333 || !last) break;
-        before = { createdAt: last.createdAt, name: last.name };
+        before = { createdAt: Number(last.createdAt), name: last.name };
       }
       expect(paged).toEqual(expected);
       expect((await store.list(scope, { limit: 10 })).map((r) => r.name)).toEqual(

@@ -1,0 +1,136 @@
+import { verifyRecord } from "../crypto/sealed-record.js";
+import { IntegrityError } from "../errors.js";
+import type { ListCursor, SecretScope, StoredEntry, StoredRecord } from "../store.js";
+import { checkRecordShape } from "./record-shape.js";
+import type { SealedRecords } from "./sealed-records.js";
+
+/** A record `list` or `rotate` left out because it failed its checks. Names only, no values. */
+export interface DamagedSecret {
+  workspace: string;
+  environment: string;
+  /** The name the store listed it under (possibly not a valid name: it is damaged). */
+  name: string;
+  /** Why: always an `IntegrityError` naming the secret. */
+  error: IntegrityError;
+}
+
+/** One step of a scan: an authenticated record, or a damaged one. */
+export type ScannedEntry = { record: StoredRecord } | { damaged: DamagedSecret };
+
+/** Options of {@link scanScope}. */
+export interface ScanOptions {
+  /** Start strictly after this position. */
+  before?: ListCursor;
+  /** Entries asked of the store per call. */
+  pageSize: number;
+}
+
+/** True when `next` lies strictly after `previous` in list order (newest first). */
+function isAfter(next: ListCursor, previous: ListCursor | undefined): boolean {
+  if (!previous) return true;
+  if (next.createdAt !== previous.createdAt) return next.createdAt < previous.createdAt;
+  return previous.name !== undefined && next.name !== undefined && next.name < previous.name;
+}
+
+/** The position a store ordered `entry` by, if it is a usable cursor. */
+function positionOf(entry: StoredEntry): ListCursor | undefined {
+  const { createdAt, name } = entry;
+  if (!Number.isSafeInteger(createdAt) || typeof name !== "string") return undefined;
+  return { createdAt: createdAt as number, name };
+}
+
+function damagedAt(scope: SecretScope, name: unknown, error: IntegrityError): ScannedEntry {
+  return { damaged: { ...scope, name: String(name), error } };
+}
+
+/**
+ * Walks one scope in list order, a page at a time, and yields each record authenticated for the
+ * location it was listed at — or, for one that is not, a {@link DamagedSecret}, and goes on with
+ * the rest. A record outside the scope is never yielded, nor a name twice. It always ends: when
+ * the store's positions stop advancing (a damaged index), the scan reports it and stops.
+ */
+export async function* scanScope(
+  records: SealedRecords,
+  scope: SecretScope,
+  options: ScanOptions,
+): AsyncGenerator<ScannedEntry, void, undefined> {
+  const seen = new Set<string>();
+  let cursor = options.before;
+  for (;;) {
+    const query = { limit: options.pageSize, ...(cursor ? { before: cursor } : {}) };
+    const page = await records.call(() => records.store.list(scope, query));
+    for (const entry of page) {
+      const name = entry?.name;
+      if (entry?.workspace !== scope.workspace || entry.environment !== scope.environment) {
+        yield damagedAt(
+          scope,
+          name,
+          new IntegrityError(
+            `the store listed a record of another scope as ${JSON.stringify(String(name))} in environment "${scope.environment}": left out`,
+          ),
+        );
+        continue;
+      }
+      if (seen.has(name)) continue; // a second index entry for one name: shown once at most
+      try {
+        const record = checkRecordShape(entry, { ...scope, name });
+        verifyRecord(record, records.keyring);
+        seen.add(name);
+        yield { record };
+      } catch (error) {
+        if (!(error instanceof IntegrityError)) throw error;
+        yield damagedAt(scope, name, error);
+      }
+    }
+    const last = page.at(-1);
+    if (!last || page.length < options.pageSize) return;
+    const next = positionOf(last);
+    if (!next || !isAfter(next, cursor)) {
+      yield damagedAt(
+        scope,
+        last.name,
+        new IntegrityError(
+          `the list index of environment "${scope.environment}" is damaged after ${JSON.stringify(String(last.name))}: listing stopped there`,
+        ),
+      );
+      return;
+    }
+    cursor = next;
+  }
+}
+
+/** Records asked of the store per page by `list` (fewer when fewer are wanted). */
+const LIST_PAGE_SIZE = 100;
+
+/**
+ * Up to `maxObjects` authenticated records of one scope, newest first, created strictly before
+ * `createdBefore`. Damaged records are left out and passed to `onDamaged`; the list still holds
+ * `maxObjects` healthy records when the scope has them.
+ */
+export async function listRecords(
+  records: SealedRecords,
+  scope: SecretScope,
+  options: {
+    maxObjects?: number;
+    createdBefore?: number;
+    onDamaged?: (damaged: DamagedSecret) => void;
+  },
+): Promise<StoredRecord[]> {
+  const { maxObjects, createdBefore, onDamaged } = options;
+  const found: StoredRecord[] = [];
+  if (maxObjects === 0) return found;
+  const pageSize = Math.min(LIST_PAGE_SIZE, maxObjects ?? LIST_PAGE_SIZE);
+  const before = createdBefore === undefined ? undefined : { createdAt: createdBefore };
+  for await (const entry of scanScope(records, scope, {
+    pageSize,
+    ...(before ? { before } : {}),
+  })) {
+    if ("damaged" in entry) {
+      onDamaged?.(entry.damaged);
+      continue;
+    }
+    found.push(entry.record);
+    if (found.length === maxObjects) break;
+  }
+  return found;
+}
