@@ -84,21 +84,28 @@ function deserialize(text: string, at: SecretRef): StoredEntry {
   return { ...(value as StoredRecord), ...location };
 }
 
+/**
+ * The position of an entry in the list order. This store has no index, so a value whose
+ * `createdAt` is unusable sorts as the oldest possible time (then by name), which keeps every
+ * position a cursor can page past.
+ */
+function positioned(entry: StoredEntry): StoredEntry {
+  const createdAt = Number.isSafeInteger(entry.createdAt)
+    ? (entry.createdAt as number)
+    : Number.MIN_SAFE_INTEGER;
+  return { ...entry, createdAt };
+}
+
 /** List order: `createdAt` descending, then `name` descending (code-unit order). */
 function newestFirst(a: StoredEntry, b: StoredEntry): number {
-  const at = positionTime(a);
-  const bt = positionTime(b);
+  const at = a.createdAt as number;
+  const bt = b.createdAt as number;
   if (at !== bt) return bt - at;
   return a.name < b.name ? 1 : a.name > b.name ? -1 : 0;
 }
 
-/** An entry's time in the list order; one without a usable time sorts last. */
-function positionTime(entry: StoredEntry): number {
-  return Number.isSafeInteger(entry.createdAt) ? (entry.createdAt as number) : -Infinity;
-}
-
 function isBefore(entry: StoredEntry, before: NonNullable<ListQuery["before"]>): boolean {
-  const time = positionTime(entry);
+  const time = entry.createdAt as number;
   if (time !== before.createdAt) return time < before.createdAt;
   return before.name !== undefined && entry.name < before.name;
 }
@@ -195,7 +202,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     list: (scope: SecretScope, query: ListQuery = {}) =>
       op(() => {
-        let found = entriesOf(scope);
+        let found = entriesOf(scope).map(positioned);
         const { before, limit } = query;
         if (before) found = found.filter((entry) => isBefore(entry, before));
         found.sort(newestFirst);

@@ -2,6 +2,7 @@ import { runStoreSuite } from "@envkeep/store-test-suite";
 import { createCluster } from "@keyv/redis";
 import { afterAll, describe, expect, it } from "vitest";
 import { type RedisStore, redisStore } from "../src/index.js";
+import { redisRawBackend } from "./support/raw-backend.js";
 import {
   dropPrefix,
   dumpPrefix,
@@ -60,6 +61,7 @@ if (skip !== undefined) {
       return store;
     },
     readRaw: (store) => dumpPrefix(admin, (store as RedisStore).prefix),
+    backend: redisRawBackend(admin),
     additionalTests: (ctx) => {
       defineRedisStoreTests(ctx, { admin, prefix, newStore: clusterStore });
 

@@ -1,6 +1,7 @@
 import { runStoreSuite } from "@envkeep/store-test-suite";
 import { describe, it } from "vitest";
 import { type RedisStore, redisStore } from "../src/index.js";
+import { redisRawBackend } from "./support/raw-backend.js";
 import { dumpPrefix, testRedis, useTestPrefix } from "./support/redis-servers.js";
 import { defineRedisStoreTests } from "./support/redis-store-tests.js";
 
@@ -18,6 +19,7 @@ if (redis.skip !== undefined) {
     name: "redis",
     createStore: () => redisStore({ url: redis.url, prefix: `${prefix}-${++stores}` }),
     readRaw: (store) => dumpPrefix(admin, (store as RedisStore).prefix),
+    backend: redisRawBackend(admin),
     additionalTests: (ctx) =>
       defineRedisStoreTests(ctx, {
         admin,

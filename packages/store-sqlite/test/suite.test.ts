@@ -2,7 +2,7 @@ import path from "node:path";
 import { runStoreSuite } from "@envkeep/store-test-suite";
 import { afterAll } from "vitest";
 import { sqliteStore } from "../src/index.js";
-import { readRaw, tempDir } from "./support.js";
+import { readRaw, sqliteRawBackend, tempDir } from "./support.js";
 
 const temp = tempDir();
 afterAll(() => temp.cleanup());
@@ -12,4 +12,5 @@ runStoreSuite({
   name: "sqlite",
   createStore: () => sqliteStore({ path: path.join(temp.dir, `suite-${++files}.db`) }),
   readRaw,
+  backend: sqliteRawBackend,
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe } from "vitest";
 import { defineApiTests } from "./api-tests.js";
+import { defineBackendTests } from "./backend-tests.js";
 import { defineCanaryTests } from "./canary-tests.js";
 import { defineConcurrencyTests } from "./concurrency-tests.js";
 import { createSuiteState, type StoreSuiteContext, type StoreSuiteOptions } from "./context.js";
@@ -7,7 +8,8 @@ import { defineContractTests } from "./contract-tests.js";
 import { defineCryptoTests } from "./crypto-tests.js";
 import { testDefiner } from "./define.js";
 
-export type { StoreSuiteContext, StoreSuiteOptions } from "./context.js";
+export { countingStore } from "./backend-tests.js";
+export type { RawBackend, StoreSuiteContext, StoreSuiteOptions } from "./context.js";
 export { uniqueName } from "./context.js";
 export { sampleRecord } from "./contract-tests.js";
 export * from "./process-race.js";
@@ -40,6 +42,7 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     defineConcurrencyTests(context, test);
     defineCryptoTests(context, test);
     defineCanaryTests(context, test);
+    if (options.backend) defineBackendTests(context, test);
     options.additionalTests?.(context);
   });
 }
