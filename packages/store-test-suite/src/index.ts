@@ -7,11 +7,14 @@ import { createSuiteState, type StoreSuiteContext, type StoreSuiteOptions } from
 import { defineContractTests } from "./contract-tests.js";
 import { defineCryptoTests } from "./crypto-tests.js";
 import { testDefiner } from "./define.js";
+import { defineModelTests } from "./model-tests.js";
+import { defineTamperFuzzTests } from "./tamper-fuzz-tests.js";
 
 export { countingStore } from "./backend-tests.js";
 export type { RawBackend, StoreSuiteContext, StoreSuiteOptions } from "./context.js";
 export { uniqueName } from "./context.js";
 export { sampleRecord } from "./contract-tests.js";
+export { fuzzRuns, within } from "./fuzz-runs.js";
 export * from "./process-race.js";
 
 /**
@@ -42,7 +45,11 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     defineConcurrencyTests(context, test);
     defineCryptoTests(context, test);
     defineCanaryTests(context, test);
-    if (options.backend) defineBackendTests(context, test);
+    defineModelTests(context, test);
+    if (options.backend) {
+      defineBackendTests(context, test);
+      defineTamperFuzzTests(context, test);
+    }
     options.additionalTests?.(context);
   });
 }
