@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { InvalidError, type StoredRecord } from "@envkeep/core";
-import type { StoreSuiteContext } from "@envkeep/store-test-suite";
+import { countingStore, type StoreSuiteContext } from "@envkeep/store-test-suite";
 import { describe, expect, it } from "vitest";
 import { type RedisClientLike, type RedisStore, redisStore } from "../../src/index.js";
 import { admin as asAdmin, dumpPrefix } from "./redis-servers.js";
@@ -105,6 +105,44 @@ export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSe
       const held = await expectConsistent(setup.admin, store, ctx.workspace());
       expect(await store.count({ workspace: ctx.workspace(), environment: "dev" })).toBe(held);
     }, 60_000);
+
+    it("metadata and index entries edited out of step with the record fail fast, never spin", async () => {
+      const store = ctx.store() as RedisStore;
+      const counting = countingStore(store);
+      const secrets = ctx.manager({ store: counting });
+      await secrets.create("meta", { A: "1" });
+      await secrets.create("stray", { B: "2" });
+      const ws = ctx.workspace();
+      const tag = `${store.prefix}:{${ws}/dev}`;
+      const redis = setup.admin as unknown as {
+        hGet(key: string, field: string): Promise<string>;
+        hSet(key: string, field: string, value: string): Promise<number>;
+        hDel(key: string, field: string): Promise<number>;
+        zAdd(key: string, member: { score: number; value: string }): Promise<number>;
+      };
+      // The compare-and-set entry claims another version than the record holds: before, every
+      // write retried for ~25 s; now the first refused compare-and-set is an IntegrityError.
+      const [secretId, , member] = JSON.parse(await redis.hGet(`${tag}:m`, "meta"));
+      await redis.hSet(`${tag}:m`, "meta", JSON.stringify([secretId, "9", member]));
+      counting.calls.clear();
+      await expect(secrets.update("meta", { A: "2" })).rejects.toThrow(/out of step/);
+      expect(counting.calls.get("replace")).toBe(1);
+      expect(await secrets.resolve([secrets.fromName("meta")])).toEqual({ A: "1" });
+      // A stray index member (another time, same name) lists the secret once; one with no record
+      // behind it is reported, not shown.
+      await redis.zAdd(`${tag}:i`, { score: 0, value: `${"9".repeat(17)}:stray` });
+      await redis.zAdd(`${tag}:i`, { score: 0, value: `${"9".repeat(16)}0:ghost` });
+      const damaged: string[] = [];
+      const listed = await secrets.list({ onDamaged: (d) => damaged.push(d.name) });
+      expect(listed.map((info) => info.name).sort()).toEqual(["meta", "stray"]);
+      expect(damaged.sort()).toEqual(["ghost", "stray"]);
+      // The record without its metadata entry can still be deleted (it used to stay forever).
+      await redis.hDel(`${tag}:m`, "meta");
+      await secrets.delete("meta");
+      await expect(secrets.info("meta")).rejects.toThrow(/not found/);
+      await secrets.create("meta", { A: "again" });
+      expect(await secrets.resolve([secrets.fromName("meta")])).toEqual({ A: "again" });
+    });
 
     it("lists more records than one index page, in order, and pages with the cursor", async () => {
       const store = ctx.store();
