@@ -11,6 +11,7 @@ export type { StoreSuiteContext, StoreSuiteOptions } from "./context.js";
 export { uniqueName } from "./context.js";
 export { sampleRecord } from "./contract-tests.js";
 export * from "./process-race.js";
+export * from "./store-worker.js";
 
 /**
  * The envkeep store compliance suite: the `SecretStore` contract member by member, every semantic
