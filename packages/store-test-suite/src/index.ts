@@ -12,6 +12,7 @@ export { uniqueName } from "./context.js";
 export { sampleRecord } from "./contract-tests.js";
 export * from "./process-race.js";
 export * from "./store-worker.js";
+export { overlapping, raceUntilOverlapping } from "./write-window.js";
 
 /**
  * The envkeep store compliance suite: the `SecretStore` contract member by member, every semantic

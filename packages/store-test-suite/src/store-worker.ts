@@ -39,8 +39,10 @@ export interface StoreWorkerTarget {
 export interface SpawnStoreWorkersOptions extends StoreWorkerTarget {
   /** JSON-serializable options passed to the factory in every worker. */
   storeOptions: Record<string, unknown>;
-  /** Master key every worker's manager uses. @default a fresh one */
+  /** Master key every worker's manager uses. @default a fresh one (unless `keyring` is given) */
   masterKey?: string;
+  /** Master keys of every worker's manager instead, primary first (for rotation). */
+  keyring?: readonly string[];
   /** Workspace of the workers' managers. @default "race" */
   workspace?: string;
   /** Default environment of the workers' managers. @default "dev" */
@@ -51,6 +53,27 @@ export interface SpawnStoreWorkersOptions extends StoreWorkerTarget {
 
 /** Outcome of one write in a worker: `"ok"`, or the envkeep error code (`"ALREADY_EXISTS"`, …). */
 export type WorkerOutcome = string;
+
+/**
+ * When a worker's writes ran: from the start of its first to the end of its last, in ms since
+ * epoch with sub-millisecond precision (comparable between processes of one machine).
+ */
+export interface WriteWindow {
+  first: number;
+  last: number;
+}
+
+/** What a batch of writes in a worker came to: one outcome per write, and when they ran. */
+export interface WorkerWrites {
+  outcomes: WorkerOutcome[];
+  window: WriteWindow;
+}
+
+/** What `rotate` in a worker reported (failures as `"name: CODE"`), and when it ran. */
+export interface WorkerRotation {
+  report: { total: number; rewrapped: number; alreadyCurrent: number; failed: string[] };
+  window: WriteWindow;
+}
 
 /** What `read` answers for each name: its entries and version, or `null` when missing. */
 export type WorkerReadResult = { entries: Record<string, string>; version: number } | null;
@@ -66,9 +89,20 @@ export interface StoreWorker {
    * wall-clock time `startAt` (ms since epoch; see {@link startTime}) when given, so that several
    * workers start together.
    */
-  createEach(names: readonly string[], startAt?: number): Promise<WorkerOutcome[]>;
+  createEach(names: readonly string[], startAt?: number): Promise<WorkerWrites>;
   /** Parallel `update(name, { [key]: String(index) })`, one call per key, starting at `startAt`. */
-  updateKeys(name: string, keys: readonly string[], startAt?: number): Promise<WorkerOutcome[]>;
+  updateKeys(name: string, keys: readonly string[], startAt?: number): Promise<WorkerWrites>;
+  /**
+   * `rounds` rounds, starting at `startAt`; in round `r`, all in parallel: `update(name, { R<r>:
+   * String(index) })` of each name in `update`, and a read of the contents of each in `read`.
+   * Outcomes (reads' too) in round order, then `update` and `read` order.
+   */
+  updateAndRead(
+    names: { update: readonly string[]; read: readonly string[]; rounds: number },
+    startAt?: number,
+  ): Promise<WorkerWrites>;
+  /** `rotate()` of the whole workspace, starting at `startAt`. */
+  rotate(startAt?: number): Promise<WorkerRotation>;
   /**
    * `create(name, { N: String(i) })` for each name, one at a time; `onDone(i)` runs after the
    * worker reports the i-th create resolved (durable as far as the store is concerned).
@@ -104,8 +138,8 @@ function typescriptImport(cwd: string): string[] {
 
 /**
  * Spawns `count` real Node processes, each opening the store with `storeOptions` and a manager with
- * the shared master key; resolves when every one has opened its store. Close them (or kill them)
- * when done.
+ * the shared master key (or keyring); resolves when every one has opened its store. Close them (or
+ * kill them) when done.
  *
  * @example
  * ```ts
@@ -115,13 +149,17 @@ function typescriptImport(cwd: string): string[] {
  *   factoryName: "sqliteStore",
  *   storeOptions: { path: file },
  * });
- * const [a, b] = await Promise.all(workers.map((w) => w.createEach(["x", "y"])));
+ * const startAt = startTime();
+ * const [a, b] = await Promise.all(workers.map((w) => w.createEach(["x", "y"], startAt)));
+ * expect(overlapping([a.window, b.window])).toBe(true);
  * await Promise.all(workers.map((w) => w.close()));
  * ```
  */
 export async function spawnStoreWorkers(options: SpawnStoreWorkersOptions): Promise<StoreWorker[]> {
   const count = options.count ?? 2;
-  const masterKey = options.masterKey ?? generateMasterKey();
+  const keys = options.keyring
+    ? { keyring: options.keyring }
+    : { masterKey: options.masterKey ?? generateMasterKey() };
   const conditions = options.conditions ?? ["@envkeep/source"];
   const args = [
     ...conditions.map((condition) => `--conditions=${condition}`),
@@ -135,7 +173,7 @@ export async function spawnStoreWorkers(options: SpawnStoreWorkersOptions): Prom
       storeModule: options.storeModule,
       factoryName: options.factoryName,
       storeOptions: options.storeOptions,
-      masterKey,
+      ...keys,
       workspace: options.workspace ?? "race",
       environment: options.environment ?? "dev",
       index,
@@ -231,9 +269,13 @@ function startWorker(
     pid: child.pid ?? -1,
     index,
     createEach: async (names, startAt) =>
-      (await request({ op: "create", names, startAt })).outcomes as WorkerOutcome[],
+      (await request({ op: "create", names, startAt })) as unknown as WorkerWrites,
     updateKeys: async (name, keys, startAt) =>
-      (await request({ op: "update", name, keys, startAt })).outcomes as WorkerOutcome[],
+      (await request({ op: "update", name, keys, startAt })) as unknown as WorkerWrites,
+    updateAndRead: async (names, startAt) =>
+      (await request({ op: "updateAndRead", ...names, startAt })) as unknown as WorkerWrites,
+    rotate: async (startAt) =>
+      (await request({ op: "rotate", startAt })) as unknown as WorkerRotation,
     createLoop: async (names, onDone) =>
       (await request({ op: "loop", names }, onDone)).outcomes as WorkerOutcome[],
     read: async (names) => (await request({ op: "read", names })).results as WorkerReadResult[],

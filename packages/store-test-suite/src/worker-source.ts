@@ -19,6 +19,15 @@ const startTogether = async (startAt) => {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   while (Date.now() < startAt) {}
 };
+/** Wall-clock time in ms, sub-millisecond: comparable between processes of one machine. */
+const now = () => performance.timeOrigin + performance.now();
+/** Runs \`writes\` once the race starts, and says when its first began and its last ended. */
+const timed = async (startAt, writes) => {
+  await startTogether(startAt);
+  const first = now();
+  const result = await writes();
+  return { ...result, window: { first, last: now() } };
+};
 const outcome = (error) => (error && typeof error.code === "string" ? error.code : "ERROR: " + String(error && error.message));
 try {
   const core = await import("@envkeep/core");
@@ -26,25 +35,39 @@ try {
   const factory = module[config.factoryName];
   if (typeof factory !== "function") throw new Error("no export " + config.factoryName + " in " + config.storeModule);
   const store = await factory(config.storeOptions);
+  const keys = config.keyring ? { keyring: config.keyring } : { masterKey: config.masterKey };
   const manager = new core.SecretManager({
-    store, masterKey: config.masterKey, workspace: config.workspace, environment: config.environment,
+    store, ...keys, workspace: config.workspace, environment: config.environment,
   });
   await store.count({ workspace: config.workspace, environment: config.environment });
   const ops = {
-    async create({ names, startAt }) {
-      await startTogether(startAt);
+    create: ({ names, startAt }) => timed(startAt, async () => {
       const outcomes = [];
       for (const name of names) {
         outcomes.push(await manager.create(name, { WINNER: String(config.index) }).then(() => "ok", outcome));
       }
       return { outcomes };
-    },
-    async update({ name, keys, startAt }) {
-      await startTogether(startAt);
+    }),
+    update: ({ name, keys, startAt }) => timed(startAt, async () => {
       const outcomes = await Promise.all(keys.map((key) =>
         manager.update(name, { [key]: String(config.index) }).then(() => "ok", outcome)));
       return { outcomes };
-    },
+    }),
+    updateAndRead: ({ update, read, rounds, startAt }) => timed(startAt, async () => {
+      const outcomes = [];
+      for (let round = 0; round < rounds; round++) {
+        outcomes.push(...await Promise.all([
+          ...update.map((name) =>
+            manager.update(name, { ["R" + round]: String(config.index) }).then(() => "ok", outcome)),
+          ...read.map((name) => manager.resolve([manager.fromName(name)]).then(() => "ok", outcome)),
+        ]));
+      }
+      return { outcomes };
+    }),
+    rotate: ({ startAt }) => timed(startAt, async () => {
+      const { total, rewrapped, alreadyCurrent, failed } = await manager.rotate();
+      return { report: { total, rewrapped, alreadyCurrent, failed: failed.map((f) => f.name + ": " + f.code) } };
+    }),
     async loop({ id, names }) {
       const outcomes = [];
       for (const [index, name] of names.entries()) {
