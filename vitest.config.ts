@@ -27,6 +27,10 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
-    projects: packages.map((name) => project(name, `packages/${name}`)),
+    projects: [
+      ...packages.map((name) => project(name, `packages/${name}`)),
+      // The repository's own machinery: what `pnpm test` and .ci/run do.
+      project("repo", "scripts"),
+    ],
   },
 });
