@@ -1,6 +1,7 @@
 /**
  * Store workers for the two-process tests: real Node child processes that each open one store (by
- * factory module + JSON options, with one shared master key) and run operations on request.
+ * factory module + JSON options, with one shared master key or keyring) and run operations on
+ * request.
  *
  * How a worker runs: `node --input-type=module -e <worker>` with the working directory `cwd`
  * (normally the store package's root), so `@envkeep/core` and the store module resolve exactly as

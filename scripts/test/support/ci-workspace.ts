@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 const repo = path.resolve(import.meta.dirname, "../../..");
-export const PNPM = ["-y", "pnpm@10.34.8"];
+const PNPM = ["-y", "pnpm@10.34.8"];
 
 type PackageJson = Record<string, unknown> & { devDependencies: Record<string, string> };
 
