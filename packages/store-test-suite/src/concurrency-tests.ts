@@ -2,6 +2,7 @@ import { AlreadyExistsError } from "@envkeep/core";
 import { describe, expect } from "vitest";
 import type { StoreSuiteContext } from "./context.js";
 import type { DefineTest } from "./define.js";
+import { pauseNextReplace } from "./paused-store.js";
 
 /** Races within one process; two-process races live in `process-race.ts`. */
 export function defineConcurrencyTests(ctx: StoreSuiteContext, test: DefineTest): void {
@@ -24,7 +25,33 @@ export function defineConcurrencyTests(ctx: StoreSuiteContext, test: DefineTest)
       const results = await Promise.allSettled(
         managers.map((m, i) => m.create("race2", { W: String(i) })),
       );
-      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      const won = results.filter((r) => r.status === "fulfilled");
+      expect(won).toHaveLength(1);
+      const winner = results.indexOf(won[0]!);
+      expect(await managers[0]!.resolve([managers[0]!.fromName("race2")])).toEqual({
+        W: String(winner),
+      });
+      expect((await managers[0]!.info("race2")).secretId).toBe(won[0]!.value.secretId);
+    });
+
+    test("an update paused between its read and its write while the secret is deleted and re-created lands on the new secret", async () => {
+      const other = ctx.manager();
+      const old = await other.create("reborn", { OLD: "1" });
+      const paused = pauseNextReplace(ctx.store());
+      const updating = ctx.manager({ store: paused.store });
+      const update = updating.update("reborn", { ADDED: "1" });
+      await paused.reached; // it read version 1 of the old secret and merged into it
+      await other.delete("reborn");
+      const reborn = await other.create("reborn", { NEW: "1" });
+      // Same name and version as what the update read: only the secretId tells them apart.
+      expect(reborn.secretId).not.toBe(old.secretId);
+      expect(reborn.version).toBe(old.version);
+      paused.release();
+
+      const updated = await update;
+      expect(updated.secretId).toBe(reborn.secretId);
+      expect(await other.resolve([other.fromName("reborn")])).toEqual({ NEW: "1", ADDED: "1" });
+      expect(await other.info("reborn")).toMatchObject({ secretId: reborn.secretId, version: 2 });
     });
 
     test("200 parallel updates of distinct keys of one secret: all 200 keys present", async () => {

@@ -17,6 +17,8 @@ export { uniqueName } from "./context.js";
 export { sampleRecord } from "./contract-tests.js";
 export { fuzzRuns, within } from "./fuzz-runs.js";
 export * from "./process-race.js";
+export * from "./store-worker.js";
+export { overlapping, raceUntilOverlapping } from "./write-window.js";
 
 /**
  * The envkeep store compliance suite: the `SecretStore` contract member by member, every semantic
