@@ -181,7 +181,6 @@ export function storeUrlHoldsCredentials(url: string): boolean {
   } catch {
     return true;
   }
-  if (redactStoreUrl(text) !== text) return true;
   let parsed: URL;
   try {
     parsed = new URL(text);

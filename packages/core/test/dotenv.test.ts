@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -280,6 +281,18 @@ describe("Secret.fromDotenv: errors name the file and the line, never a value", 
       /: line 35: the keys and values expand to more than 1048576 characters in total$/,
     );
   });
+
+  it.skipIf(process.platform === "win32")(
+    "a path that is not a regular file (a FIFO) is refused without waiting on it",
+    async () => {
+      const dir = await project({});
+      const fifo = path.join(dir, ".env");
+      execFileSync("mkfifo", [fifo]);
+      await expect(load(Secret.fromDotenv(fifo))).rejects.toThrow(
+        new InvalidError(`dotenv file ${JSON.stringify(fifo)} is not a regular file`),
+      );
+    },
+  );
 
   it("a file over 1 MiB is refused before it is parsed", async () => {
     const { error, file } = await failure(`A=${canary}${"x".repeat(1024 * 1024)}`);

@@ -52,6 +52,10 @@ function tooLarge(file: string): InvalidError {
 
 /** Reads at most {@link MAX_DOTENV_BYTES} (+1, to tell a larger file) of a regular file. */
 async function readDotenvText(file: string): Promise<string> {
+  // Checked before opening: opening a FIFO would wait for a writer forever.
+  if ((await statOrUndefined(file))?.isFile() === false) {
+    throw new InvalidError(`dotenv file ${JSON.stringify(file)} is not a regular file`);
+  }
   let handle: FileHandle;
   try {
     handle = await open(file, "r");
@@ -59,11 +63,7 @@ async function readDotenvText(file: string): Promise<string> {
     throw new InvalidError(`cannot read dotenv file ${JSON.stringify(file)}`, { cause: error });
   }
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new InvalidError(`dotenv file ${JSON.stringify(file)} is not a regular file`);
-    }
-    if (info.size > MAX_DOTENV_BYTES) throw tooLarge(file);
+    if ((await handle.stat()).size > MAX_DOTENV_BYTES) throw tooLarge(file);
     // The file may grow after stat(): never read more than the limit + 1 byte.
     const buffer = Buffer.alloc(MAX_DOTENV_BYTES + 1);
     let length = 0;
