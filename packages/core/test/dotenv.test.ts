@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import dotenv from "dotenv";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { generateMasterKey } from "../src/crypto/master-key.js";
 import { parseDotenv } from "../src/dotenv/parse-dotenv.js";
@@ -87,6 +88,12 @@ describe("Secret.fromDotenv: parsing", () => {
       BARE: "file-user",
       LITERAL: "${NOT_EXPANDED}",
     });
+  });
+
+  it("reads U+2028 / U+2029 as dotenv does: line breaks between entries, text inside values", () => {
+    const text = "# comment\u2028A=1\n# note\u2029export B=2 # more\u2028\nC=x\u2028y # c";
+    expect(parseDotenv(text, { env: {} })).toEqual({ A: "1", B: "2", C: "x\u2028y" });
+    expect(parseDotenv(text, { env: {} })).toEqual({ ...dotenv.parse(text) });
   });
 
   it("never runs $(commands) and never changes process.env", async () => {
