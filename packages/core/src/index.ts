@@ -39,6 +39,7 @@ export type {
   ExplainedEnv,
   KeyExplanation,
 } from "./run/explain.js";
+export { inheritedEnvironment, withheldVariables } from "./run/inherited-environment.js";
 export type { ProcessExit, RunOptions, SpawnedProcess, SpawnOptions } from "./run/spawn.js";
 export { Secret, type SecretOrigin } from "./secret.js";
 export type {
@@ -60,6 +61,7 @@ export {
   redactStoreUrl,
   resolveStoreUrl,
   type StoreLocation,
+  storeUrlHoldsCredentials,
 } from "./store-url.js";
 export {
   checkSecretTemplate,

@@ -160,8 +160,11 @@ export class Secret {
    * A lazy ephemeral secret read from a dotenv file when it is used. With no `path`, searches
    * upward from the current directory for `filename`; with a `path` (file or directory), upward
    * from there. A `path` that does not exist is a {@link NotFoundError}; no file found → an empty
-   * secret. `${VAR}` and `${VAR:-default}` are expanded; `$(…)` is never executed; `process.env`
-   * is never changed.
+   * secret. `$VAR`, `${VAR}` and `${VAR:-default}` are expanded against the file's earlier keys,
+   * then what a child process would inherit (never the master keys or a store URL holding
+   * credentials: those expand to ""); `$(…)` is never executed; `process.env` is never changed.
+   * Files over 1 MiB, unreadable lines, invalid keys and values over the limits are an
+   * {@link InvalidError} naming the file and line, never a value (see the core README).
    *
    * @example
    * ```ts

@@ -154,6 +154,46 @@ export function parseStoreUrl(url: string): StoreLocation {
   throw new InvalidError(`unsupported store URL ${display}: use ${SUPPORTED}`);
 }
 
+/** Query parameter names that look like they carry a credential. */
+const CREDENTIAL_PARAMETER = /pass|pwd|secret|token|auth|cred|key|sig/i;
+
+/**
+ * Whether a store URL (the value of `ENVKEEP_STORE`) holds a credential, or might: a user or
+ * password (`redis://user:pw@host`, `redis://:pw@host`, `redis://token@host`), a query parameter
+ * whose name looks like one (`password`, `token`, `auth`, `secret`, `key`, …), or anything
+ * {@link parseStoreUrl} rejects (what an unreadable URL holds can't be told). An empty or
+ * blank URL holds none.
+ *
+ * Such a URL is withheld from child processes and from `.env` expansion (see
+ * `withheldVariables`).
+ *
+ * @example
+ * ```ts
+ * storeUrlHoldsCredentials("rediss://:pw@cache.internal:6380/0"); // true
+ * storeUrlHoldsCredentials("sqlite:./.envkeep/secrets.db"); // false
+ * ```
+ */
+export function storeUrlHoldsCredentials(url: string): boolean {
+  const text = url.trim();
+  if (text === "") return false;
+  try {
+    parseStoreUrl(text);
+  } catch {
+    return true;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return true;
+  }
+  if (parsed.username !== "" || parsed.password !== "") return true;
+  for (const name of parsed.searchParams.keys()) {
+    if (CREDENTIAL_PARAMETER.test(name)) return true;
+  }
+  return false;
+}
+
 function isModuleNotFound(error: unknown, specifier: string): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   return (

@@ -85,6 +85,17 @@ describe("spawn", () => {
     expect(JSON.parse(await secondOutput).ENVKEEP_MASTER_KEY).toBe("ek1_explicit");
   });
 
+  it("never hands down ENVKEEP_STORE when it holds credentials", async () => {
+    vi.stubEnv("ENVKEEP_STORE", "rediss://app:canary-store-password@cache.internal:6380/0");
+    const secrets = manager();
+    const { child, exit } = await secrets.spawn(process.execPath, ["-e", printEnv]);
+    const output = collect(child);
+    await exit;
+    const text = await output;
+    expect(JSON.parse(text).ENVKEEP_STORE).toBeUndefined();
+    expect(text).not.toContain("canary-store-password");
+  });
+
   it("with inheritEnv: false the child sees only the resolved variables", async () => {
     vi.stubEnv("ENVKEEP_PARENT_ONLY", "parent");
     const secrets = manager();

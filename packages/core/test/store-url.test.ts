@@ -13,6 +13,7 @@ import {
   parseStoreUrl,
   redactStoreUrl,
   resolveStoreUrl,
+  storeUrlHoldsCredentials,
 } from "../src/store-url.js";
 
 // @envkeep/core does not depend on any store package, so tests hand it the memory store's source.
@@ -104,6 +105,40 @@ describe("resolveStoreUrl", () => {
     expect(resolveStoreUrl(undefined, { ENVKEEP_STORE: "" })).toBe(DEFAULT_STORE_URL);
     expect(resolveStoreUrl(undefined, { ENVKEEP_STORE: "memory:" })).toBe("memory:");
     expect(resolveStoreUrl("redis://h", { ENVKEEP_STORE: "memory:" })).toBe("redis://h");
+  });
+});
+
+describe("storeUrlHoldsCredentials", () => {
+  it("a user, a password or a credential-looking parameter: yes", () => {
+    for (const url of [
+      "redis://:pw@cache:6379/0",
+      "rediss://user:pw@cache:6380/2?prefix=app:",
+      "redis://token-as-user@cache",
+      "redis://cache?password=pw",
+      "redis://cache?auth_token=t",
+      " redis://:pw@cache ",
+    ]) {
+      expect([url, storeUrlHoldsCredentials(url)]).toEqual([url, true]);
+    }
+  });
+
+  it("a URL that can't be parsed: yes, what it holds can't be told", () => {
+    for (const url of ["postgres://cache/db", "redis://cache?db=1", "sqlite:", "memory:x", "x"]) {
+      expect([url, storeUrlHoldsCredentials(url)]).toEqual([url, true]);
+    }
+  });
+
+  it("memory:, SQLite paths, Redis without user info, or nothing: no", () => {
+    for (const url of [
+      "memory:",
+      "sqlite:./.envkeep/secrets.db",
+      "sqlite:///var/lib/a@b.db?table=t&busyTimeoutMs=10",
+      "redis://cache:6379/0?prefix=app:&timeoutMs=100&connectTimeoutMs=50",
+      "",
+      "  ",
+    ]) {
+      expect([url, storeUrlHoldsCredentials(url)]).toEqual([url, false]);
+    }
   });
 });
 

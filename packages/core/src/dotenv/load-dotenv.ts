@@ -1,9 +1,8 @@
-import { readFile, stat } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import path from "node:path";
-import dotenv from "dotenv";
-import { expand } from "dotenv-expand";
-import { InvalidError, NotFoundError } from "../errors.js";
+import { InvalidError, NotFoundError, SecretsError } from "../errors.js";
 import { assertEntries } from "../validation/validate.js";
+import { MAX_DOTENV_BYTES, parseDotenv } from "./parse-dotenv.js";
 
 /** Options of `Secret.fromDotenv`. */
 export interface DotenvOptions {
@@ -45,27 +44,48 @@ export async function findDotenvFile(
   }
 }
 
-/**
- * Parses dotenv text with the `dotenv` parser and expands `${VAR}` / `${VAR:-default}` with
- * `dotenv-expand` 12 (which never runs `$(…)` commands): earlier keys of the same file first,
- * then the process environment. `process.env` is read, never written.
- */
-export function parseDotenv(
-  text: string,
-  env: Record<string, string | undefined> = process.env,
-): Record<string, string> {
-  const parsed = dotenv.parse(text);
-  // dotenv-expand lets its processEnv win over the file's own keys and writes the result into
-  // it, so hand it a copy without the file's keys.
-  const processEnv: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && !Object.hasOwn(parsed, key)) processEnv[key] = value;
-  }
-  const { parsed: expanded = {} } = expand({ parsed: { ...parsed }, processEnv });
-  return Object.fromEntries(Object.entries(expanded));
+function tooLarge(file: string): InvalidError {
+  return new InvalidError(
+    `dotenv file ${JSON.stringify(file)} is larger than ${MAX_DOTENV_BYTES} bytes`,
+  );
 }
 
-/** Finds, reads, parses and validates a dotenv file; no file found → `{}`. */
+/** Reads at most {@link MAX_DOTENV_BYTES} (+1, to tell a larger file) of a regular file. */
+async function readDotenvText(file: string): Promise<string> {
+  // Checked before opening: opening a FIFO would wait for a writer forever.
+  if ((await statOrUndefined(file))?.isFile() === false) {
+    throw new InvalidError(`dotenv file ${JSON.stringify(file)} is not a regular file`);
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "r");
+  } catch (error) {
+    throw new InvalidError(`cannot read dotenv file ${JSON.stringify(file)}`, { cause: error });
+  }
+  try {
+    if ((await handle.stat()).size > MAX_DOTENV_BYTES) throw tooLarge(file);
+    // The file may grow after stat(): never read more than the limit + 1 byte.
+    const buffer = Buffer.alloc(MAX_DOTENV_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_DOTENV_BYTES) throw tooLarge(file);
+    }
+    return buffer.toString("utf8", 0, length);
+  } catch (error) {
+    if (error instanceof SecretsError) throw error;
+    throw new InvalidError(`cannot read dotenv file ${JSON.stringify(file)}`, { cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Finds, reads, parses ({@link parseDotenv}, against `process.env`) and validates a dotenv file;
+ * no file found → `{}`. Errors name the file and the line, never a value.
+ */
 export async function loadDotenv(
   start: string | undefined,
   options: DotenvOptions = {},
@@ -78,13 +98,8 @@ export async function loadDotenv(
   }
   const file = await findDotenvFile(start, filename);
   if (!file) return {};
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new InvalidError(`cannot read dotenv file ${JSON.stringify(file)}`, { cause: error });
-  }
-  const entries = parseDotenv(text);
-  assertEntries(entries, `dotenv file ${JSON.stringify(file)}`);
+  const source = `dotenv file ${JSON.stringify(file)}`;
+  const entries = parseDotenv(await readDotenvText(file), { source });
+  assertEntries(entries, source);
   return entries;
 }

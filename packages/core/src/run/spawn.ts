@@ -5,6 +5,7 @@ import {
 } from "node:child_process";
 import { InvalidError } from "../errors.js";
 import type { Secret } from "../secret.js";
+import { inheritedEnvironment } from "./inherited-environment.js";
 
 /** Options of `SecretManager.run`. */
 export interface RunOptions {
@@ -25,9 +26,10 @@ export interface RunOptions {
  */
 export interface SpawnOptions extends RunOptions, Omit<NodeSpawnOptions, "env"> {
   /**
-   * Start from this process's `process.env` (overlaid by the secrets and `env`), except the
-   * master keys `ENVKEEP_MASTER_KEY` / `ENVKEEP_MASTER_KEYS`, which a child never inherits (pass
-   * one in `env` if it really needs it). With `false` the child sees only the resolved variables.
+   * Start from this process's `process.env` (overlaid by the secrets and `env`), except what
+   * envkeep withholds (`withheldVariables`): the master keys `ENVKEEP_MASTER_KEY` /
+   * `ENVKEEP_MASTER_KEYS`, and `ENVKEEP_STORE` when its URL holds credentials (pass one in `env`
+   * if a child really needs it). With `false` the child sees only the resolved variables.
    * @default true
    */
   inheritEnv?: boolean;
@@ -50,22 +52,16 @@ export interface SpawnedProcess {
 }
 
 /**
- * Variables never inherited by a child: the master keys open every secret, and a child gets only
- * the secrets it is given. Pass one in `env` explicitly if a child really needs it.
- */
-export const NOT_INHERITED = ["ENVKEEP_MASTER_KEY", "ENVKEEP_MASTER_KEYS"] as const;
-
-/**
- * The environment of a child: the parent's (when inherited, minus {@link NOT_INHERITED})
- * overlaid by the resolved one.
+ * The environment of a child: the parent's (when inherited, minus the master keys and a
+ * credential-bearing `ENVKEEP_STORE`, see `withheldVariables`) overlaid by the resolved one.
+ * A withheld variable reaches the child only when the resolved environment sets it explicitly.
  */
 export function childEnvironment(
   resolved: Record<string, string>,
   inheritEnv: boolean,
   parent: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
-  const env = new Map<string, string | undefined>(inheritEnv ? Object.entries(parent) : []);
-  for (const key of NOT_INHERITED) env.delete(key);
+  const env = inheritEnv ? inheritedEnvironment(parent) : new Map<string, string>();
   for (const [key, value] of Object.entries(resolved)) env.set(key, value);
   return Object.fromEntries(env);
 }
