@@ -52,9 +52,21 @@ export function resolveStoreUrl(
   return explicit ?? (env.ENVKEEP_STORE?.trim() || undefined) ?? DEFAULT_STORE_URL;
 }
 
-/** `url` with any password replaced by `***`, for messages. */
+/**
+ * `url` with its credentials replaced by `***`, for messages: the password of `user:password@`
+ * (up to the last `@` of the authority, as a URL parser reads it), a user given alone (it may be
+ * a token: `redis://token@host`), and the value of query parameters named like credentials.
+ */
 export function redactStoreUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, "$1***@");
+  return (
+    url
+      .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_, scheme: string, userinfo: string) => {
+        const colon = userinfo.indexOf(":");
+        return colon === -1 ? `${scheme}***@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
+      })
+      // ?password=…, ?token=…, ?auth=…: the value is hidden
+      .replace(/([?&][^=&#]*(?:pass|pwd|token|secret|auth|key|cred)[^=&#]*=)[^&#]*/gi, "$1***")
+  );
 }
 
 function milliseconds(text: string, option: string, display: string): number {

@@ -144,8 +144,13 @@ describe("Secret.fromDotenv: expansion", () => {
       NESTED: "a-deep",
       QUOTED: "'a' \"a\"",
     });
-    // Single-quoted values are expanded too: dotenv-expand did, and files rely on it.
-    expect(parse("A=a\nB='${A}'")).toEqual({ A: "a", B: "a" });
+    // Single-quoted values are literal, as in a shell: a password with a $ stays intact.
+    expect(parse("A=a\nB='${A}'\nC=\"${A}\"\nD='pa$$word $A'")).toEqual({
+      A: "a",
+      B: "${A}",
+      C: "a",
+      D: "pa$$word $A",
+    });
   });
 
   it("anything that is not a well-formed reference stays as written; \\$ is a literal $", () => {

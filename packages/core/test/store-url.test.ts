@@ -90,7 +90,12 @@ describe("parseStoreUrl", () => {
     }
   });
 
-  it("redactStoreUrl hides passwords only", () => {
+  it("redactStoreUrl hides passwords, lone users (tokens) and credential parameters", () => {
+    expect(redactStoreUrl("redis://tok3n@h:6379")).toBe("redis://***@h:6379");
+    expect(redactStoreUrl("redis://me:p@ss@h")).toBe("redis://me:***@h");
+    expect(redactStoreUrl("redis://h?password=pw&prefix=x&authToken=t")).toBe(
+      "redis://h?password=***&prefix=x&authToken=***",
+    );
     expect(redactStoreUrl("redis://:hunter2@h:6379/0")).toBe("redis://:***@h:6379/0");
     expect(redactStoreUrl("rediss://me:hunter2@h")).toBe("rediss://me:***@h");
     expect(redactStoreUrl("redis://h:6379")).toBe("redis://h:6379");

@@ -30,6 +30,8 @@ export interface DotenvEntry {
   value: string;
   /** Line of the key, from 1. */
   line: number;
+  /** Single-quoted: taken literally, never expanded (as in shells, dotenvx and Compose). */
+  literal: boolean;
 }
 
 /** A key quoted (and shortened) for a message: keys are names, never values. */
@@ -91,7 +93,10 @@ export function* readDotenvEntries(text: string, source: string): Generator<Dote
     const start = keyAt[0] - match.index;
     const entry = `${match[0].slice(0, start)}K${match[0].slice(keyAt[1] - match.index)}`;
     const value = dotenv.parse(entry).K ?? "";
-    yield { key, value, line };
+    // dotenv's own rule for a quoted value: it starts and ends with the same quote.
+    const raw = (match[2] ?? "").trim();
+    const literal = raw.length >= 2 && raw.startsWith("'") && raw.endsWith("'");
+    yield { key, value, line, literal };
     // The entry ends at the end of a line: go past its line terminator.
     position = ENTRY.lastIndex + 1;
   }

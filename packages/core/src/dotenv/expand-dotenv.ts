@@ -149,7 +149,8 @@ export function expandValue(
 }
 
 /**
- * Expands the entries of a `.env` text in order. A reference sees the file's earlier keys (their
+ * Expands the entries of a `.env` text in order (single-quoted values are taken literally). A
+ * reference sees the file's earlier keys (their
  * expanded values, as defined on earlier lines) first, then `inherited`; nothing else. Builds the
  * result with own properties only, so `__proto__`, `constructor` or `toString` are ordinary keys;
  * a key defined twice keeps its last value.
@@ -166,12 +167,14 @@ export function expandDotenv(
   const values = new Map<string, string>();
   const lookup = (name: string) => (values.has(name) ? values.get(name) : inherited.get(name));
   let total = 0;
-  for (const { key, value: raw, line } of entries) {
-    const value = expandValue(raw, lookup, limits.maxValueLength, () => {
-      throw new InvalidError(
-        `${source}: line ${line}: the value of ${quoteKey(key)} is longer than ${limits.maxValueLength} characters (after expansion)`,
-      );
-    });
+  for (const { key, value: raw, line, literal } of entries) {
+    const value = literal
+      ? raw
+      : expandValue(raw, lookup, limits.maxValueLength, () => {
+          throw new InvalidError(
+            `${source}: line ${line}: the value of ${quoteKey(key)} is longer than ${limits.maxValueLength} characters (after expansion)`,
+          );
+        });
     total += key.length + value.length;
     if (total > limits.maxTotalLength) {
       throw new InvalidError(
