@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { SecretStore } from "@envkeep/core";
-import type { RawBackend } from "@envkeep/store-test-suite";
+import { keyvRecordCodec, type RawBackend } from "@envkeep/store-test-suite";
 import KeyvSqlite from "@keyv/sqlite";
 import type { SqliteStore } from "../src/index.js";
 import { recordKey } from "../src/schema.js";
@@ -82,15 +82,5 @@ export const sqliteRawBackend: RawBackend = {
       Number.isSafeInteger(createdAt) ? createdAt : 0,
     );
   },
-  decode: (text) => {
-    try {
-      const value = (JSON.parse(text) as { value?: unknown } | null)?.value;
-      return typeof value === "object" && value !== null && !Array.isArray(value)
-        ? (value as Record<string, unknown>)
-        : undefined;
-    } catch {
-      return undefined;
-    }
-  },
-  encode: (record) => JSON.stringify({ value: record }),
+  ...keyvRecordCodec,
 };

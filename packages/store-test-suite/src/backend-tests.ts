@@ -33,7 +33,8 @@ export function countingStore(store: SecretStore): SecretStore & { calls: Map<st
   };
 }
 
-async function errorOf(work: () => Promise<unknown>): Promise<unknown> {
+/** What `work` rejects with, or `undefined` when it resolves. */
+export async function errorOf(work: () => Promise<unknown>): Promise<unknown> {
   try {
     await work();
   } catch (error) {

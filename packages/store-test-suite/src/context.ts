@@ -117,3 +117,21 @@ export function createSuiteState(options: StoreSuiteOptions) {
     },
   };
 }
+
+/**
+ * `decode`/`encode` of keyv's stored form `{"value": <record>}`, which the SQLite and Redis stores
+ * keep: for their `RawBackend`s.
+ */
+export const keyvRecordCodec: Pick<RawBackend, "decode" | "encode"> = {
+  decode: (text) => {
+    try {
+      const value = (JSON.parse(text) as { value?: unknown } | null)?.value;
+      return typeof value === "object" && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  encode: (record) => JSON.stringify({ value: record }),
+};

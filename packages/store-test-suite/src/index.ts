@@ -11,9 +11,9 @@ import { defineInputFuzzTests } from "./input-fuzz-tests.js";
 import { defineModelTests } from "./model-tests.js";
 import { defineTamperFuzzTests } from "./tamper-fuzz-tests.js";
 
-export { countingStore } from "./backend-tests.js";
+export { countingStore, errorOf } from "./backend-tests.js";
 export type { RawBackend, StoreSuiteContext, StoreSuiteOptions } from "./context.js";
-export { uniqueName } from "./context.js";
+export { keyvRecordCodec, uniqueName } from "./context.js";
 export { sampleRecord } from "./contract-tests.js";
 export { fuzzRuns, within } from "./fuzz-runs.js";
 export * from "./process-race.js";

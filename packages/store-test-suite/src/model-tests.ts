@@ -9,6 +9,7 @@ import {
 } from "@envkeep/core";
 import fc from "fast-check";
 import { describe, expect, vi } from "vitest";
+import { errorOf } from "./backend-tests.js";
 import { type StoreSuiteContext, uniqueName } from "./context.js";
 import type { DefineTest } from "./define.js";
 import { fuzzRuns } from "./fuzz-runs.js";
@@ -73,15 +74,6 @@ function sameInfo(info: SecretInfo, secret: ModelSecret) {
   expect(info.createdAt.getTime()).toBe(secret.createdAt);
 }
 
-async function thrown(work: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await work();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
 class Create implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly at: { w: number; environment: string; name: string },
@@ -99,7 +91,7 @@ class Create implements fc.AsyncCommand<Model, Real> {
     const call = () =>
       secrets.create(name, own(this.values), { environment, ifExists: this.ifExists });
     if (existing && this.ifExists === "fail") {
-      expect(await thrown(call)).toBeInstanceOf(AlreadyExistsError);
+      expect(await errorOf(call)).toBeInstanceOf(AlreadyExistsError);
       return;
     }
     const info = await call();
@@ -149,11 +141,11 @@ class Update implements fc.AsyncCommand<Model, Real> {
     const call = () =>
       real.managers[w]!.update(name, all, { environment, ...(ifVersion ? { ifVersion } : {}) });
     if (!existing) {
-      expect(await thrown(call)).toBeInstanceOf(NotFoundError);
+      expect(await errorOf(call)).toBeInstanceOf(NotFoundError);
       return;
     }
     if (this.ifVersion === "stale") {
-      expect(await thrown(call)).toBeInstanceOf(ConflictError);
+      expect(await errorOf(call)).toBeInstanceOf(ConflictError);
       return;
     }
     const next = new Map(Object.entries(existing.values));
@@ -188,7 +180,7 @@ class Delete implements fc.AsyncCommand<Model, Real> {
     const call = () =>
       real.managers[w]!.delete(name, { environment, allowMissing: this.allowMissing });
     if (!model.has(key) && !this.allowMissing) {
-      expect(await thrown(call)).toBeInstanceOf(NotFoundError);
+      expect(await errorOf(call)).toBeInstanceOf(NotFoundError);
       return;
     }
     await call();
@@ -205,9 +197,11 @@ class Read implements fc.AsyncCommand<Model, Real> {
     const existing = model.get(placeKey(w, environment, name));
     const secrets = real.managers[w]!;
     if (!existing) {
-      expect(await thrown(() => secrets.info(name, { environment }))).toBeInstanceOf(NotFoundError);
+      expect(await errorOf(() => secrets.info(name, { environment }))).toBeInstanceOf(
+        NotFoundError,
+      );
       const read = () => secrets.resolve([secrets.fromName(name, { environment })]);
-      expect(await thrown(read)).toBeInstanceOf(NotFoundError);
+      expect(await errorOf(read)).toBeInstanceOf(NotFoundError);
       return;
     }
     sameInfo(await secrets.info(name, { environment }), existing);

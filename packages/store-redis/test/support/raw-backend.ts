@@ -1,4 +1,4 @@
-import type { RawBackend } from "@envkeep/store-test-suite";
+import { keyvRecordCodec, type RawBackend } from "@envkeep/store-test-suite";
 import type { RedisClientLike, RedisStore } from "../../src/index.js";
 import { indexMember, recordKey, scopeKeys } from "../../src/keys.js";
 import { metaEntry } from "../../src/scripts.js";
@@ -26,7 +26,7 @@ export function redisRawBackend(client: RedisClientLike): RawBackend {
       const prefix = (store as RedisStore).prefix;
       const keys = scopeKeys(prefix, ref);
       await redis.set(recordKey(prefix, ref), text);
-      const record = decode(text);
+      const record = keyvRecordCodec.decode(text);
       const createdAt = Number.isSafeInteger(record?.createdAt) ? (record?.createdAt as number) : 0;
       const member = indexMember(createdAt, ref.name);
       const previous = await redis.hGet(keys.meta, ref.name);
@@ -42,18 +42,6 @@ export function redisRawBackend(client: RedisClientLike): RawBackend {
       );
       await redis.zAdd(keys.index, { score: 0, value: member });
     },
-    decode,
-    encode: (record) => JSON.stringify({ value: record }),
+    ...keyvRecordCodec,
   };
-}
-
-function decode(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = (JSON.parse(text) as { value?: unknown } | null)?.value;
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
