@@ -236,11 +236,17 @@ export class SecretManager {
   }
 
   /**
-   * Lists secrets of one environment, newest first (ties by name), without values.
+   * Lists secrets of one environment, newest first (ties by name), without values. Each record's
+   * metadata is authenticated; a record that fails its checks (tampered, moved, sealed under a key
+   * this manager does not hold) is left out and passed to `onDamaged`.
    *
    * @example
    * ```ts
-   * const recent = await secrets.list({ maxObjects: 10, createdBefore: "2026-01-01" });
+   * const recent = await secrets.list({
+   *   maxObjects: 10,
+   *   createdBefore: "2026-01-01",
+   *   onDamaged: ({ name, error }) => log.warn(`left out ${name}: ${error.message}`),
+   * });
    * ```
    */
   async list(options: ListOptions = {}): Promise<SecretInfo[]> {
