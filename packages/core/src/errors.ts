@@ -11,6 +11,8 @@ export type SecretsErrorCode =
   | "ALREADY_EXISTS"
   | "CONFLICT"
   | "INTEGRITY"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
   | "STORE_UNAVAILABLE";
 
 /** Base class of every envkeep error. */
@@ -60,6 +62,20 @@ export class ConflictError extends SecretsError {
 export class IntegrityError extends SecretsError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("INTEGRITY", message, options);
+  }
+}
+
+/** An access token is missing, malformed, unknown, revoked or expired. Never names the token. */
+export class UnauthorizedError extends SecretsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("UNAUTHORIZED", message, options);
+  }
+}
+
+/** A valid access token lacks the scope or the environment a call needs. */
+export class ForbiddenError extends SecretsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("FORBIDDEN", message, options);
   }
 }
 

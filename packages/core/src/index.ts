@@ -11,6 +11,7 @@ export { DEFAULT_ENVIRONMENT, DEFAULT_WORKSPACE, resolveEnvironment } from "./en
 export {
   AlreadyExistsError,
   ConflictError,
+  ForbiddenError,
   IntegrityError,
   InvalidError,
   isSecretsError,
@@ -18,6 +19,7 @@ export {
   SecretsError,
   type SecretsErrorCode,
   StoreError,
+  UnauthorizedError,
 } from "./errors.js";
 export type { SecretInfo } from "./info.js";
 export {
@@ -69,6 +71,15 @@ export {
   SECRET_TEMPLATES,
   type SecretTemplate,
 } from "./templates.js";
+export {
+  type AccessTokenInfo,
+  AccessTokens,
+  type CreatedToken,
+  type CreateTokenOptions,
+  TOKEN_CACHE_MS,
+  TOKEN_ENVIRONMENT,
+  type TokenScope,
+} from "./tokens/access-tokens.js";
 export {
   assertEnvironmentName,
   assertKey,

@@ -25,6 +25,7 @@ import {
 import { loadSecret, type NamedSecretSource, Secret } from "./secret.js";
 import type { SecretRef, SecretScope, SecretStore } from "./store.js";
 import { type OpenStoreOptions, openConfiguredStore } from "./store-url.js";
+import { AccessTokens } from "./tokens/access-tokens.js";
 import {
   assertKey,
   assertSecretName,
@@ -152,6 +153,7 @@ export class SecretManager {
   readonly #records: SealedRecords;
   readonly #limits: SecretLimits;
   readonly #named: NamedSecretSource;
+  #tokens: AccessTokens | undefined;
 
   /**
    * @throws {InvalidError} when no master key is given or set in the environment, when a key is
@@ -208,6 +210,20 @@ export class SecretManager {
       await opened.close().catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * The access tokens of this workspace (for the HTTP API): create, list, revoke, verify. They
+   * are kept, sealed, in the same store, so every process on it sees the same tokens.
+   *
+   * @example
+   * ```ts
+   * const { token } = await secrets.tokens.create({ name: "ci", scope: "read", environments: ["prod"] });
+   * ```
+   */
+  get tokens(): AccessTokens {
+    this.#tokens ??= new AccessTokens(this.#records, this.workspace);
+    return this.#tokens;
   }
 
   /** Id of the master key that seals new writes (not secret). */
