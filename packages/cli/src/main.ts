@@ -5,6 +5,7 @@ import { registerRunCommand } from "./commands/run.js";
 import { registerSecretCommands } from "./commands/secret.js";
 import type { GlobalOptions } from "./context.js";
 import { UsageError } from "./io.js";
+import { printable } from "./printable.js";
 
 /** Exit code of an envkeep error (not found, invalid, store unavailable…). */
 export const EXIT_ERROR = 1;
@@ -61,15 +62,17 @@ Examples:
   return program;
 }
 
-/** One line, no control characters, passwords in URLs hidden. */
+/** One line, every control character escaped, passwords in URLs hidden. */
 function oneLine(text: string): string {
-  return redactStoreUrl(text)
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]*@/gi, "$1***@")
-    .replace(/[\r\n\t]+/g, " ")
-    .trim();
+  return printable(
+    redactStoreUrl(text.trim()).replace(/([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]*@/gi, "$1***@"),
+  );
 }
 
-/** The one stderr line for an error, and the exit code. Never includes a secret value. */
+/**
+ * The one stderr line for an error, and the exit code. Never includes a secret value; text from a
+ * store is shown with control characters escaped.
+ */
 export function describeError(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CommanderError) {
     // "unknown option '--token=…'": the part after "=" may be a value, so it is never shown.

@@ -3,7 +3,7 @@ import { assertKey, assertSecretName, type EnvOrigin } from "@envkeep/core";
 import type { Command } from "commander";
 import { type GlobalOptions, withManager } from "../context.js";
 import { dotenvFileSecret } from "../entries.js";
-import { UsageError } from "../io.js";
+import { UsageError, writeLine } from "../io.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -84,8 +84,9 @@ Examples:
               : "";
             const shadowsParent =
               process.env[key] !== undefined ? " (replaces this shell's value)" : "";
-            process.stderr.write(
-              `envkeep: ${key} from ${describeOrigin(from, fileNames)}${over}${shadowsParent}\n`,
+            writeLine(
+              `envkeep: ${key} from ${describeOrigin(from, fileNames)}${over}${shadowsParent}`,
+              process.stderr,
             );
           }
         }

@@ -12,12 +12,15 @@ import { assertKeyOpensEnvironment, type GlobalOptions, withManager } from "../c
 import { parseAssignments, readDotenvFile, readJsonFile, resolveAssignments } from "../entries.js";
 import {
   confirm,
+  formatFields,
   formatSecretTable,
   formatTable,
   formatTime,
   secretInfoJson,
   UsageError,
+  writeLine,
 } from "../io.js";
+import { printable, toJson } from "../printable.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -84,8 +87,8 @@ Examples:
           throw error;
         }
         const verb = info.version === 1 ? "Created" : "Replaced";
-        process.stdout.write(
-          `${verb} secret "${info.name}" in environment "${info.environment}" (version ${info.version}) with ${plural(info.keys.length, "key")}: ${info.keys.join(", ")}\n`,
+        writeLine(
+          `${verb} secret "${info.name}" in environment "${info.environment}" (version ${info.version}) with ${plural(info.keys.length, "key")}: ${info.keys.join(", ")}`,
         );
       });
     });
@@ -99,10 +102,10 @@ Examples:
       await withManager(opts, async (secrets) => {
         const infos = await secrets.list(opts.env === undefined ? {} : { environment: opts.env });
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(infos.map(secretInfoJson), null, 2)}\n`);
+          process.stdout.write(`${toJson(infos.map(secretInfoJson))}\n`);
         } else if (infos.length === 0) {
           const environment = resolveEnvironment(opts.env, undefined);
-          process.stdout.write(`No secrets in environment "${environment}".\n`);
+          writeLine(`No secrets in environment "${environment}".`);
         } else {
           process.stdout.write(`${formatSecretTable(infos)}\n`);
         }
@@ -123,10 +126,10 @@ Examples:
           opts.env === undefined ? {} : { environment: opts.env },
         );
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(secretInfoJson(info), null, 2)}\n`);
+          process.stdout.write(`${toJson(secretInfoJson(info))}\n`);
           return;
         }
-        const rows: [string, string][] = [
+        const fields: [string, string][] = [
           ["Name", info.name],
           ["Environment", info.environment],
           ["Workspace", info.workspace],
@@ -136,10 +139,7 @@ Examples:
           ["Created", formatTime(info.createdAt) + (info.createdBy ? ` by ${info.createdBy}` : "")],
           ["Updated", formatTime(info.updatedAt) + (info.updatedBy ? ` by ${info.updatedBy}` : "")],
         ];
-        const width = Math.max(...rows.map(([label]) => label.length));
-        process.stdout.write(
-          `${rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join("\n")}\n`,
-        );
+        process.stdout.write(`${formatFields(fields)}\n`);
       });
     });
 
@@ -182,10 +182,10 @@ Examples:
         );
         for (const key of unset) changes[key] = null;
         const info = await secrets.update(name, changes, environment);
-        process.stdout.write(
+        writeLine(
           info.version === before.version
-            ? `Secret "${info.name}" in environment "${info.environment}" is unchanged (version ${info.version})\n`
-            : `Updated secret "${info.name}" in environment "${info.environment}" (version ${info.version}); keys: ${info.keys.join(", ") || "(none)"}\n`,
+            ? `Secret "${info.name}" in environment "${info.environment}" is unchanged (version ${info.version})`
+            : `Updated secret "${info.name}" in environment "${info.environment}" (version ${info.version}); keys: ${info.keys.join(", ") || "(none)"}`,
         );
       });
     });
@@ -206,7 +206,7 @@ Examples:
           info = await secrets.info(name, environment);
         } catch (error) {
           if (error instanceof NotFoundError && options.allowMissing) {
-            process.stdout.write(`Secret "${name}" does not exist; nothing deleted\n`);
+            writeLine(`Secret "${name}" does not exist; nothing deleted`);
             return;
           }
           throw error;
@@ -218,7 +218,9 @@ Examples:
             );
           }
           const ok = await confirm(
-            `Delete secret "${name}" in environment "${info.environment}" (${plural(info.keys.length, "key")})? This cannot be undone.`,
+            printable(
+              `Delete secret "${name}" in environment "${info.environment}" (${plural(info.keys.length, "key")})? This cannot be undone.`,
+            ),
           );
           if (!ok) {
             process.stderr.write("Not deleted.\n");
@@ -226,7 +228,7 @@ Examples:
           }
         }
         await secrets.delete(name, { ...environment, allowMissing: options.allowMissing === true });
-        process.stdout.write(`Deleted secret "${name}" from environment "${info.environment}"\n`);
+        writeLine(`Deleted secret "${name}" from environment "${info.environment}"`);
       });
     });
 
@@ -236,7 +238,7 @@ Examples:
     .option("--json", "print JSON")
     .action((options) => {
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(SECRET_TEMPLATES, null, 2)}\n`);
+        process.stdout.write(`${toJson(SECRET_TEMPLATES)}\n`);
         return;
       }
       process.stdout.write(

@@ -1,0 +1,148 @@
+/**
+ * Metadata from a store reaches the terminal escaped: an actor, key names, an environment or an
+ * error message quoting them can neither forge lines of output nor send terminal escapes. The
+ * records are forged the way someone with the database could (straight into the SQLite file).
+ * In-process through `main`, against a real SQLite file.
+ */
+import path from "node:path";
+import { generateMasterKey, type StoredRecord } from "@envkeep/core";
+import { sqliteStore } from "@envkeep/store-sqlite";
+import { afterAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/cli.js";
+import { runMain } from "./support/in-process.js";
+import { FORGERIES, unsafeCharacters } from "./support/unsafe.js";
+
+const work = tempDir("escaping");
+afterAll(() => work.remove());
+let stores = 0;
+
+/** A fresh SQLite store, and `main` with a master key for it. */
+function freshStore() {
+  const file = path.join(work.dir, `store-${++stores}`, "secrets.db");
+  const env = {
+    ENVKEEP_MASTER_KEY: generateMasterKey(),
+    ENVKEEP_STORE: `sqlite:${file}`,
+    ENVKEEP_ACTOR: "ci",
+  };
+  return {
+    env,
+    cli: (argv: string[], extra: Record<string, string> = {}) =>
+      runMain(argv, { env: { ...env, ...extra } }),
+    /** Writes `record` as is, as someone with the database could. */
+    async forge(record: Partial<StoredRecord> & Pick<StoredRecord, "name">) {
+      const store = sqliteStore({ path: file });
+      const now = Date.now();
+      await store.create({
+        workspace: "default",
+        environment: "main",
+        secretId: `st-${"f".repeat(22)}`,
+        keys: ["A"],
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        sealed: "not-a-sealed-record",
+        ...record,
+      });
+      await store.close();
+    },
+  };
+}
+
+function expectClean(output: { stdout: string; stderr: string }) {
+  expect(unsafeCharacters(output.stdout)).toEqual([]);
+  expect(unsafeCharacters(output.stderr)).toEqual([]);
+}
+
+describe("envkeep CLI: store metadata is printed escaped", () => {
+  it("secret info: an actor cannot add lines or send escapes", async () => {
+    const { cli } = freshStore();
+    for (const [i, actor] of FORGERIES.entries()) {
+      expect((await cli(["secret", "create", `s${i}`, "A=1"], { ENVKEEP_ACTOR: actor })).code).toBe(
+        0,
+      );
+      const info = await cli(["secret", "info", `s${i}`]);
+      expect(info.code).toBe(0);
+      expectClean(info);
+      const lines = info.stdout.trimEnd().split("\n");
+      expect(lines.map((line) => line.split(":")[0])).toEqual([
+        "Name",
+        "Environment",
+        "Workspace",
+        "Id",
+        "Version",
+        "Keys",
+        "Created",
+        "Updated",
+      ]);
+    }
+    const forged = await cli(["secret", "info", "s0"]);
+    expect(forged.stdout).toMatch(
+      /^Created: +\S+ \S+ by ci\\nUpdated: {5}2099-01-01 00:00:00Z by root$/m,
+    );
+  });
+
+  it("secret list: key names from a store cannot forge rows", async () => {
+    const { cli, forge } = freshStore();
+    await cli(["secret", "create", "real", "A=1"]);
+    await forge({ name: "forged", keys: ["A\nfake  B  2099-01-01 00:00:00Z", "B\x1b[31m"] });
+    await forge({ name: `n\u202egnp`, secretId: `st-${"g".repeat(22)}`, createdBy: FORGERIES[2] });
+    const list = await cli(["secret", "list"]);
+    expect(list.code).toBe(0);
+    expectClean(list);
+    const rows = list.stdout.trimEnd().split("\n");
+    expect(rows).toHaveLength(4); // header + 3 secrets
+    expect(list.stdout).toContain("A\\nfake  B  2099-01-01 00:00:00Z, B\\x1B[31m");
+    expect(list.stdout).toContain("n\\u202Egnp");
+    const info = await cli(["secret", "info", "forged"]);
+    expectClean(info);
+    expect(info.stdout).toMatch(/^Keys: +A\\nfake {2}B {2}2099-01-01 00:00:00Z, B\\x1B\[31m$/m);
+  });
+
+  it("--json stays JSON: the same strings for a parser, no unsafe character for a terminal", async () => {
+    const { cli, forge } = freshStore();
+    await forge({
+      name: "forged",
+      keys: FORGERIES,
+      createdBy: FORGERIES[5],
+      updatedBy: "x\u2028y",
+    });
+    for (const argv of [
+      ["secret", "info", "forged", "--json"],
+      ["secret", "list", "--json"],
+    ]) {
+      const result = await cli(argv);
+      expect(result.code).toBe(0);
+      expectClean(result);
+      const parsed = JSON.parse(result.stdout);
+      const info = Array.isArray(parsed) ? parsed[0] : parsed;
+      expect(info).toMatchObject({
+        keys: FORGERIES,
+        createdBy: FORGERIES[5],
+        updatedBy: "x\u2028y",
+      });
+    }
+  });
+
+  it("key rotate: a failure line quoting a stored name and environment stays one line", async () => {
+    const { cli, forge } = freshStore();
+    await cli(["secret", "create", "fine", "A=1"]);
+    await forge({ name: "broken", environment: "evil\u202e\x1b]0;owned\x07\nenvkeep: forged" });
+    const rotated = await cli(["key", "rotate"]);
+    expect(rotated.code).toBe(1);
+    expectClean(rotated);
+    expect(rotated.stderr.split("\n")).toHaveLength(2); // one line, then the end
+    expect(rotated.stderr).toMatch(
+      /^envkeep: could not rotate secret "broken" in environment "evil\\u202E\\x1B\]0;owned\\x07\\nenvkeep: forged": /,
+    );
+  });
+
+  it("an error line quoting a stored name is one escaped line", async () => {
+    const { cli, forge } = freshStore();
+    // Creating first tries to open the newest secrets of "main": the error names the forged one.
+    await forge({ name: "bad\u202e\u0085name" });
+    const refused = await cli(["secret", "create", "new", "A=1"]);
+    expect(refused.code).toBe(1);
+    expectClean(refused);
+    expect(refused.stderr).toMatch(/^envkeep: [^\n]*"bad\\u202E\\x85name"[^\n]*\n$/);
+  });
+});
