@@ -34,6 +34,19 @@ export function parseAssignments(args: readonly string[]): Assignment[] {
 }
 
 /**
+ * Refuses a name (of a secret, environment, workspace or template) holding "=": it is a KEY=VALUE
+ * typed in the wrong place (`secret create API_KEY=sk-…`, the name forgotten), and a name is
+ * quoted in error messages, a value never. No valid name holds "=".
+ */
+export function assertNotAssignment(text: string, what: string): void {
+  if (text.includes("=")) {
+    throw new UsageError(
+      `${what} looks like KEY=VALUE (not shown: it may hold a value); names never contain "="`,
+    );
+  }
+}
+
+/**
  * Turns assignments into entries (later wins), reading standard input once for a `KEY=-`: all of
  * it with one trailing newline stripped, or a hidden line when standard input is a terminal.
  */

@@ -9,7 +9,13 @@ import {
 } from "@envkeep/core";
 import { type Command, Option } from "commander";
 import { assertKeyOpensEnvironment, type GlobalOptions, withManager } from "../context.js";
-import { parseAssignments, readDotenvFile, readJsonFile, resolveAssignments } from "../entries.js";
+import {
+  assertNotAssignment,
+  parseAssignments,
+  readDotenvFile,
+  readJsonFile,
+  resolveAssignments,
+} from "../entries.js";
 import {
   confirm,
   formatFields,
@@ -52,10 +58,13 @@ Examples:
   $ envkeep secret create db PGPASSWORD=- --force     # prompts without echo on a terminal`,
     )
     .action(async (name: string, pairs: string[], options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const assignments = parseAssignments(pairs);
       for (const { key } of assignments) assertKey(key);
-      if (options.template !== undefined) checkTemplateName(options.template);
+      if (options.template !== undefined) {
+        assertNotAssignment(options.template, "--template");
+        checkTemplateName(options.template);
+      }
       const opts = globals(command);
       await withManager(opts, async (secrets) => {
         const entries = await resolveAssignments(assignments);
@@ -118,7 +127,7 @@ Examples:
     .argument("<name>", "secret name")
     .option("--json", "print JSON")
     .action(async (name: string, options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const opts = globals(command);
       await withManager(opts, async (secrets) => {
         const info = await secrets.info(
@@ -157,7 +166,7 @@ Examples:
   $ envkeep secret update db PGHOST=db2.internal --unset PGSSLMODE`,
     )
     .action(async (name: string, pairs: string[], options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const assignments = parseAssignments(pairs);
       const unset: string[] = options.unset ?? [];
       if (unset.some((key) => key.includes("="))) {
@@ -197,7 +206,7 @@ Examples:
     .option("--allow-missing", "succeed when the secret does not exist")
     .option("-y, --yes", "do not ask for confirmation (required when not on a terminal)")
     .action(async (name: string, options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const opts = globals(command);
       await withManager(opts, async (secrets) => {
         const environment = opts.env === undefined ? {} : { environment: opts.env };
@@ -248,6 +257,12 @@ Examples:
         )}\n`,
       );
     });
+}
+
+/** The NAME argument: never a KEY=VALUE given first, then a valid secret name. */
+function assertSecretArgument(name: string): void {
+  assertNotAssignment(name, "the secret name");
+  assertSecretName(name);
 }
 
 function checkTemplateName(name: string): void {
