@@ -18,6 +18,10 @@ function globals(command: Command): GlobalOptions {
   const all = command.optsWithGlobals<GlobalOptions>();
   if (all.env !== undefined) assertNotAssignment(all.env, "--env");
   if (all.workspace !== undefined) assertNotAssignment(all.workspace, "--workspace");
+  // A store URL starts with its scheme; a word without one but with "=" is a misplaced KEY=VALUE.
+  if (all.store !== undefined && !/^[a-z][a-z0-9+.-]*:/i.test(all.store.trim())) {
+    assertNotAssignment(all.store, "--store");
+  }
   return {
     ...(all.store === undefined ? {} : { store: all.store }),
     ...(all.workspace === undefined ? {} : { workspace: all.workspace }),

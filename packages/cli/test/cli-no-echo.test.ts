@@ -130,7 +130,21 @@ describe("envkeep CLI: usage errors never echo what may be a value", () => {
     [["secret", "create", "n", "A=1", CANARY], /argument 2 after the secret name is not KEY=VALUE/],
     [["secret", "update", "n", "--unset", `K=${CANARY}`], /--unset takes key names only/],
     [["run", "--require", `K=${CANARY}`, "--", "true"], /--require takes a key name/],
+    [["--store", `K=${CANARY}`, "secret", "list"], /^envkeep: --store looks like KEY=VALUE/],
   ])("KEY=VALUE where a name goes is refused without showing it: %j", async (argv, pattern) => {
     await expectUsageError(argv, pattern);
+  });
+
+  it.each([
+    [["secret", "create", "n", "A=1", "--from-json", `K=${CANARY}`], /^envkeep: JSON file \(path/],
+    [["secret", "create", "n", "A=1", "--from-dotenv", `K=${CANARY}`], /^envkeep: dotenv file \(/],
+    [["run", "-f", `K=${CANARY}`, "--", "true"], /^envkeep: dotenv file \(path not shown/],
+    [["run", "-f", `${"d/".repeat(3000)}x`, "--", "true"], /^envkeep: cannot read dotenv file "/],
+  ])("a file path holding = is not shown, a long one is cut: %j", async (argv, pattern) => {
+    const result = await cli(argv);
+    expect(result).toMatchObject({ code: 1, stdout: "" });
+    expect(result.stderr).toMatch(/^envkeep: [^\n]{1,300}\n$/);
+    expect(result.stderr).toMatch(pattern);
+    expect(result.stderr).not.toContain(CANARY);
   });
 });
