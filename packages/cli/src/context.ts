@@ -1,5 +1,5 @@
 import { userInfo } from "node:os";
-import { InvalidError, SecretManager } from "@envkeep/core";
+import { assertSecretName, InvalidError, type SecretInfo, SecretManager } from "@envkeep/core";
 
 /** Options every command accepts (defined once, on the program). */
 export interface GlobalOptions {
@@ -56,6 +56,19 @@ export async function withManager<T>(
 }
 
 /**
+ * A record whose stored name is not a valid name was written around envkeep (a damaged or forged
+ * database): it cannot be opened by name, says nothing about the key, and must not block writes.
+ */
+function hasValidName(info: SecretInfo): boolean {
+  try {
+    assertSecretName(info.name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Refuses to write with a master key that opens none of the newest secrets of the environment
  * (when it holds any): a wrong `ENVKEEP_MASTER_KEY` must not seal new data under a key nobody
  * else has. One list call and at most a few reads; values are opened and dropped, never shown.
@@ -70,6 +83,7 @@ export async function assertKeyOpensEnvironment(
   });
   let firstFailure: unknown;
   for (const info of recent) {
+    if (!hasValidName(info)) continue;
     try {
       await secrets.resolve([secrets.fromName(info.name, { environment: info.environment })]);
       return;

@@ -136,13 +136,23 @@ describe("envkeep CLI: store metadata is printed escaped", () => {
     );
   });
 
-  it("an error line quoting a stored name is one escaped line", async () => {
+  it("an error line quoting typed text is one escaped line", async () => {
+    const { cli } = freshStore();
+    const result = await cli(["secret", "info", "bad\u202e\u0085name"]);
+    expect(result.code).toBe(1);
+    expectClean(result);
+    expect(result.stderr).toMatch(/^envkeep: invalid secret name "bad\\u202E\\x85name": [^\n]*\n$/);
+  });
+
+  it("a record with a forged name is listed escaped, and blocks no write", async () => {
     const { cli, forge } = freshStore();
-    // Creating first tries to open the newest secrets of "main": the error names the forged one.
-    await forge({ name: "bad\u202e\u0085name" });
-    const refused = await cli(["secret", "create", "new", "A=1"]);
-    expect(refused.code).toBe(1);
-    expectClean(refused);
-    expect(refused.stderr).toMatch(/^envkeep: [^\n]*"bad\\u202E\\x85name"[^\n]*\n$/);
+    await cli(["secret", "create", "real", "A=1"]);
+    // The newest record of "main", so the first one a write opens to check the master key.
+    await forge({ name: "bad\u202e\u0085name", createdAt: Date.now() + 1_000 });
+    const list = await cli(["secret", "list"]);
+    expectClean(list);
+    expect(list.stdout).toMatch(/^bad\\u202E\\x85name +A /m);
+    expect(await cli(["secret", "create", "other", "B=1"])).toMatchObject({ code: 0, stderr: "" });
+    expect(await cli(["secret", "update", "real", "A=2"])).toMatchObject({ code: 0, stderr: "" });
   });
 });
