@@ -10,6 +10,11 @@ interface Assignment {
   value: string | undefined;
 }
 
+/** `text` cut at 80 characters: keys and paths are quoted before they are checked. */
+function shorten(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 /** Splits `KEY=VALUE` arguments at the first `=`. `KEY=-` reads the value from standard input. */
 export function parseAssignments(args: readonly string[]): Assignment[] {
   const assignments = args.map((arg, index) => {
@@ -27,7 +32,7 @@ export function parseAssignments(args: readonly string[]): Assignment[] {
   const fromStdin = assignments.filter((assignment) => assignment.value === undefined);
   if (fromStdin.length > 1) {
     throw new UsageError(
-      `only one KEY=- may read standard input (got ${fromStdin.map((a) => a.key).join(", ")})`,
+      `only one KEY=- may read standard input (got ${fromStdin.map((a) => shorten(a.key)).join(", ")})`,
     );
   }
   return assignments;
@@ -73,7 +78,7 @@ export async function resolveAssignments(
  */
 export function quotePath(file: string): string {
   if (file.includes("=")) return '(path not shown: it holds "=", so it may be KEY=VALUE)';
-  return JSON.stringify(file.length > 80 ? `${file.slice(0, 80)}…` : file);
+  return JSON.stringify(shorten(file));
 }
 
 /**

@@ -65,11 +65,19 @@ Examples:
   return program;
 }
 
-/** One line, every control character escaped, passwords in URLs hidden. */
+/** Longest error line shown: messages quote input, and input can be megabytes long. */
+const MAX_MESSAGE_LENGTH = 1_000;
+
+/** One line, every control character escaped, passwords in URLs hidden, at most 1000 characters. */
 function oneLine(text: string): string {
-  return printable(
-    redactStoreUrl(text.trim()).replace(/([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]*@/gi, "$1***@"),
+  // The scheme is bounded so that a long run of letters costs linear time, not quadratic.
+  const line = printable(
+    redactStoreUrl(text.trim()).replace(
+      /([a-z][a-z0-9+.-]{0,31}:\/\/[^/@:\s]*:)[^/@\s]*@/gi,
+      "$1***@",
+    ),
   );
+  return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH)}…` : line;
 }
 
 /**
