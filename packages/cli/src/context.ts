@@ -1,5 +1,5 @@
 import { userInfo } from "node:os";
-import { type DamagedSecret, InvalidError, SecretManager } from "@envkeep/core";
+import { type DamagedSecret, InvalidError, SecretManager, UnknownKeyError } from "@envkeep/core";
 
 /** Options every command accepts (defined once, on the program). */
 export interface GlobalOptions {
@@ -55,31 +55,33 @@ export async function withManager<T>(
   }
 }
 
-/** How many damaged records the key check looks past before it concludes. */
+/** How many records sealed under keys this manager lacks the key check looks past. */
 const KEY_CHECK_LIMIT = 5;
 
 /**
  * Refuses to write with a master key that opens none of the newest secrets of the environment
  * (when it holds any): a wrong `ENVKEEP_MASTER_KEY` must not seal new data under a key nobody
  * else has. `list` authenticates each record's metadata with the master key, so one listed record
- * proves the key; records it cannot authenticate are reported as damaged instead.
+ * proves the key. Only records sealed under a key not held count against it: a record damaged in
+ * any other way (forged, truncated) says nothing about the key, and blocks no write.
  */
 export async function assertKeyOpensEnvironment(
   secrets: SecretManager,
   environment: string | undefined,
 ): Promise<void> {
-  const damaged: DamagedSecret[] = [];
+  const foreign: DamagedSecret[] = [];
   const fail = () =>
     new InvalidError(
-      `the master key opens none of the newest secrets in environment "${damaged[0]?.environment}": check ENVKEEP_MASTER_KEY (${damaged[0]?.error.message})`,
+      `the master key opens none of the newest secrets in environment "${foreign[0]?.environment}": check ENVKEEP_MASTER_KEY (${foreign[0]?.error.message})`,
     );
   const recent = await secrets.list({
     maxObjects: 1,
     ...(environment === undefined ? {} : { environment }),
     onDamaged: (record) => {
-      damaged.push(record);
-      if (damaged.length >= KEY_CHECK_LIMIT) throw fail();
+      if (!(record.error instanceof UnknownKeyError)) return;
+      foreign.push(record);
+      if (foreign.length >= KEY_CHECK_LIMIT) throw fail();
     },
   });
-  if (recent.length === 0 && damaged.length > 0) throw fail();
+  if (recent.length === 0 && foreign.length > 0) throw fail();
 }

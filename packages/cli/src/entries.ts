@@ -10,6 +10,11 @@ interface Assignment {
   value: string | undefined;
 }
 
+/** `text` cut at 80 characters: keys and paths are quoted before they are checked. */
+function shorten(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 /** Splits `KEY=VALUE` arguments at the first `=`. `KEY=-` reads the value from standard input. */
 export function parseAssignments(args: readonly string[]): Assignment[] {
   const assignments = args.map((arg, index) => {
@@ -27,10 +32,23 @@ export function parseAssignments(args: readonly string[]): Assignment[] {
   const fromStdin = assignments.filter((assignment) => assignment.value === undefined);
   if (fromStdin.length > 1) {
     throw new UsageError(
-      `only one KEY=- may read standard input (got ${fromStdin.map((a) => a.key).join(", ")})`,
+      `only one KEY=- may read standard input (got ${fromStdin.map((a) => shorten(a.key)).join(", ")})`,
     );
   }
   return assignments;
+}
+
+/**
+ * Refuses a name (of a secret, environment, workspace or template) holding "=": it is a KEY=VALUE
+ * typed in the wrong place (`secret create API_KEY=sk-…`, the name forgotten), and a name is
+ * quoted in error messages, a value never. No valid name holds "=".
+ */
+export function assertNotAssignment(text: string, what: string): void {
+  if (text.includes("=")) {
+    throw new UsageError(
+      `${what} looks like KEY=VALUE (not shown: it may hold a value); names never contain "="`,
+    );
+  }
 }
 
 /**
@@ -55,14 +73,30 @@ export async function resolveAssignments(
 }
 
 /**
+ * A path typed on the command line, for a message: quoted and cut at 80 characters, or not shown
+ * at all when it holds "=", like a KEY=VALUE given to `-f` or `--from-json` by mistake.
+ */
+export function quotePath(file: string): string {
+  if (file.includes("=")) return '(path not shown: it holds "=", so it may be KEY=VALUE)';
+  return JSON.stringify(shorten(file));
+}
+
+/**
  * A dotenv file as an ephemeral secret, parsed by core when used (`${VAR}` expansion, never runs
  * `$(…)`). The path must be a file: core's upward search is for hosts, not for an explicit path.
  */
 export function dotenvFileSecret(file: string): Secret {
   const full = path.resolve(file);
-  const found = statSync(full, { throwIfNoEntry: false });
-  if (!found) throw new NotFoundError(`dotenv file ${JSON.stringify(file)} does not exist`);
-  if (!found.isFile()) throw new InvalidError(`dotenv file ${JSON.stringify(file)} is not a file`);
+  let found: ReturnType<typeof statSync>;
+  try {
+    found = statSync(full, { throwIfNoEntry: false });
+  } catch (error) {
+    // ENAMETOOLONG, EACCES on a parent…: the file cannot be read.
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new InvalidError(`cannot read dotenv file ${quotePath(file)} (${code})`);
+  }
+  if (!found) throw new NotFoundError(`dotenv file ${quotePath(file)} does not exist`);
+  if (!found.isFile()) throw new InvalidError(`dotenv file ${quotePath(file)} is not a file`);
   return Secret.fromDotenv(full, { filename: path.basename(full) });
 }
 
@@ -81,25 +115,24 @@ export async function readJsonFile(file: string): Promise<Record<string, string>
     text = await readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT")
-      throw new NotFoundError(`JSON file ${JSON.stringify(file)} does not exist`);
-    throw new InvalidError(`cannot read JSON file ${JSON.stringify(file)} (${code ?? "error"})`);
+    if (code === "ENOENT") throw new NotFoundError(`JSON file ${quotePath(file)} does not exist`);
+    throw new InvalidError(`cannot read JSON file ${quotePath(file)} (${code ?? "error"})`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new InvalidError(`JSON file ${JSON.stringify(file)} is not valid JSON`);
+    throw new InvalidError(`JSON file ${quotePath(file)} is not valid JSON`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new InvalidError(
-      `JSON file ${JSON.stringify(file)} must hold one object of KEY: "value" pairs`,
+      `JSON file ${quotePath(file)} must hold one object of KEY: "value" pairs`,
     );
   }
   for (const [key, value] of Object.entries(parsed)) {
     if (typeof value !== "string") {
       throw new InvalidError(
-        `JSON file ${JSON.stringify(file)}: the value of ${JSON.stringify(key)} must be a string (got ${value === null ? "null" : typeof value})`,
+        `JSON file ${quotePath(file)}: the value of ${JSON.stringify(key)} must be a string (got ${value === null ? "null" : typeof value})`,
       );
     }
   }

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline";
 import type { SecretInfo } from "@envkeep/core";
+import { printable } from "./printable.js";
 
 /** Thrown for bad command-line usage: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -9,20 +10,33 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Writes `text` as one line on stdout (or `stream`), through {@link printable}: for every line that
+ * quotes a name, key, environment, actor or message, which may have come from a store.
+ */
+export function writeLine(text: string, stream: NodeJS.WritableStream = process.stdout): void {
+  stream.write(`${printable(text)}\n`);
+}
+
 /** `2026-01-02 03:04:05Z`: UTC, to the second. */
 export function formatTime(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace("T", " ")}Z`;
 }
 
 function truncate(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+  const chars = Array.from(text); // never cuts a surrogate pair in half
+  return chars.length > width ? `${chars.slice(0, width - 1).join("")}…` : text;
 }
 
-/** A plain text table: a header row, then one row per entry, columns padded to fit. */
+/**
+ * A plain text table: a header row, then one row per entry, columns padded to fit. Cells go
+ * through {@link printable}: one cell can never break the table into forged rows.
+ */
 export function formatTable(
   header: readonly string[],
-  rows: readonly (readonly string[])[],
+  cellsOfRows: readonly (readonly string[])[],
 ): string {
+  const rows = cellsOfRows.map((cells) => cells.map(printable));
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
   );
@@ -41,7 +55,7 @@ export function formatSecretTable(infos: readonly SecretInfo[]): string {
     ["NAME", "KEYS", "CREATED", "UPDATED", "VERSION"],
     infos.map((info) => [
       info.name,
-      truncate(info.keys.join(", "), 48),
+      truncate(printable(info.keys.join(", ")), 48),
       formatTime(info.createdAt),
       formatTime(info.updatedAt),
       String(info.version),
@@ -49,7 +63,15 @@ export function formatSecretTable(infos: readonly SecretInfo[]): string {
   );
 }
 
-/** Metadata as JSON (dates as ISO strings). */
+/** Labelled lines (`Name:  db`), values aligned and passed through {@link printable}. */
+export function formatFields(fields: readonly (readonly [label: string, value: string])[]): string {
+  const width = Math.max(...fields.map(([label]) => label.length));
+  return fields
+    .map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${printable(value)}`)
+    .join("\n");
+}
+
+/** Metadata as JSON (dates as ISO strings); print it with `toJson`. */
 export function secretInfoJson(info: SecretInfo): Record<string, unknown> {
   return {
     name: info.name,
@@ -136,7 +158,7 @@ export function progressBar(): {
       const filled = Math.round(ratio * width);
       const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
       const columns = process.stderr.columns || 80;
-      const text = truncate(`[${bar}] ${done}/${total} ${label}`, columns - 1);
+      const text = truncate(`[${bar}] ${done}/${total} ${printable(label)}`, columns - 1);
       process.stderr.write(`\r\x1b[2K${text}`);
       drawn = true;
     },

@@ -1,10 +1,13 @@
 import { isSecretsError, redactStoreUrl } from "@envkeep/core";
 import { Command, CommanderError, Option } from "commander";
+import { describeCommanderError, routeErrors } from "./commander-errors.js";
 import { registerKeyCommands } from "./commands/key.js";
 import { registerRunCommand } from "./commands/run.js";
 import { registerSecretCommands } from "./commands/secret.js";
 import type { GlobalOptions } from "./context.js";
+import { assertNotAssignment } from "./entries.js";
 import { UsageError } from "./io.js";
+import { printable } from "./printable.js";
 
 /** Exit code of an envkeep error (not found, invalid, store unavailable…). */
 export const EXIT_ERROR = 1;
@@ -13,6 +16,12 @@ export const EXIT_USAGE = 2;
 
 function globals(command: Command): GlobalOptions {
   const all = command.optsWithGlobals<GlobalOptions>();
+  if (all.env !== undefined) assertNotAssignment(all.env, "--env");
+  if (all.workspace !== undefined) assertNotAssignment(all.workspace, "--workspace");
+  // A store URL starts with its scheme; a word without one but with "=" is a misplaced KEY=VALUE.
+  if (all.store !== undefined && !/^[a-z][a-z0-9+.-]*:/i.test(all.store.trim())) {
+    assertNotAssignment(all.store, "--store");
+  }
   return {
     ...(all.store === undefined ? {} : { store: all.store }),
     ...(all.workspace === undefined ? {} : { workspace: all.workspace }),
@@ -52,28 +61,33 @@ Examples:
   registerSecretCommands(program, globals);
   registerRunCommand(program, globals);
   registerKeyCommands(program, globals);
-  const configure = (command: Command) => {
-    command.exitOverride();
-    command.configureOutput({ outputError: () => {} });
-    for (const sub of command.commands) configure(sub);
-  };
-  configure(program);
+  routeErrors(program);
   return program;
 }
 
-/** One line, no control characters, passwords in URLs hidden. */
+/** Longest error line shown: messages quote input, and input can be megabytes long. */
+const MAX_MESSAGE_LENGTH = 1_000;
+
+/** One line, every control character escaped, passwords in URLs hidden, at most 1000 characters. */
 function oneLine(text: string): string {
-  return redactStoreUrl(text)
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]*@/gi, "$1***@")
-    .replace(/[\r\n\t]+/g, " ")
-    .trim();
+  // The scheme is bounded so that a long run of letters costs linear time, not quadratic.
+  const line = printable(
+    redactStoreUrl(text.trim()).replace(
+      /([a-z][a-z0-9+.-]{0,31}:\/\/[^/@:\s]*:)[^/@\s]*@/gi,
+      "$1***@",
+    ),
+  );
+  return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH)}…` : line;
 }
 
-/** The one stderr line for an error, and the exit code. Never includes a secret value. */
+/**
+ * The one stderr line for an error, and the exit code. Never includes a secret value, nor an
+ * unknown option or command (it may be a value pasted in the wrong place); text from a store is
+ * shown with control characters escaped.
+ */
 export function describeError(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CommanderError) {
-    // "unknown option '--token=…'": the part after "=" may be a value, so it is never shown.
-    const message = error.message.replace(/^error: /, "").replace(/'(-[^'=\s]*)=[^']*'/g, "'$1=…'");
+    const message = describeCommanderError(error) ?? "";
     return { message: oneLine(message), exitCode: EXIT_USAGE };
   }
   if (error instanceof UsageError) return { message: oneLine(error.message), exitCode: EXIT_USAGE };
@@ -110,13 +124,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
-    if (
-      error instanceof CommanderError &&
-      (error.code === "commander.helpDisplayed" ||
-        error.code === "commander.version" ||
-        error.code === "commander.help")
-    ) {
-      return error.exitCode;
+    if (error instanceof CommanderError && describeCommanderError(error) === undefined) {
+      return error.exitCode; // help or version, as asked
     }
     const { message, exitCode } = describeError(error);
     process.stderr.write(`envkeep: ${message}\n`);

@@ -118,14 +118,19 @@ describe("envkeep CLI: bad input is one line on stderr and changes nothing", () 
 
   it("usage errors exit with 2: unknown command or option, missing argument, not KEY=VALUE", async () => {
     const before = storeBytes();
-    expectOneLineError(await cli(["frobnicate"]), 2, /unknown command 'frobnicate'/);
-    expectOneLineError(await cli(["secret", "list", "--bogus"]), 2, /unknown option '--bogus'/);
+    const frobnicate = await cli(["frobnicate"]);
+    expectOneLineError(frobnicate, 2, /^envkeep: unknown command for 'envkeep' /);
+    expect(frobnicate.stderr).not.toContain("frobnicate");
+    const bogus = await cli(["secret", "list", "--bogus"]);
+    expectOneLineError(bogus, 2, /^envkeep: unknown option for 'envkeep secret list' /);
+    expect(bogus.stderr).not.toContain("bogus");
     expectOneLineError(await cli(["secret", "info"]), 2, /missing required argument 'name'/);
     expectOneLineError(
       await cli(["secret", "create", "n", "A=1", "--token=sk-live"]),
       2,
-      /^envkeep: unknown option '--token=…'\n$/,
+      /^envkeep: unknown option for 'envkeep secret create' \(not shown: it may be a value\); see 'envkeep secret create --help'\n$/,
     );
+    expectOneLineError(await cli(["secret"]), 2, /^envkeep: 'envkeep secret' needs a command: /);
     expectOneLineError(
       await cli(["secret", "create", "n", "JUST_A_WORD"]),
       2,

@@ -65,6 +65,20 @@ export class IntegrityError extends SecretsError {
   }
 }
 
+/**
+ * An `IntegrityError` of a record sealed under a master key this manager does not hold: the
+ * record may be intact, and readable with the right key.
+ */
+export class UnknownKeyError extends IntegrityError {
+  /** Id of the master key the record names (not secret). */
+  readonly keyId: string;
+
+  constructor(message: string, keyId: string) {
+    super(message);
+    this.keyId = keyId;
+  }
+}
+
 /** An access token is missing, malformed, unknown, revoked or expired. Never names the token. */
 export class UnauthorizedError extends SecretsError {
   constructor(message: string, options?: { cause?: unknown }) {

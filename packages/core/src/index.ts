@@ -20,6 +20,7 @@ export {
   type SecretsErrorCode,
   StoreError,
   UnauthorizedError,
+  UnknownKeyError,
 } from "./errors.js";
 export type { SecretInfo } from "./info.js";
 export {

@@ -1,7 +1,7 @@
 import { generateMasterKey } from "@envkeep/core";
 import type { Command } from "commander";
 import { type GlobalOptions, withManager } from "../context.js";
-import { progressBar } from "../io.js";
+import { progressBar, writeLine } from "../io.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -58,12 +58,13 @@ Rotates every environment of the workspace, or only the one given with -e.`,
         } finally {
           bar?.end();
         }
-        process.stdout.write(
-          `Rotated ${report.total} secrets to master key ${report.keyId}: ${report.rewrapped} re-wrapped, ${report.alreadyCurrent} already current, ${report.failed.length} failed\n`,
+        writeLine(
+          `Rotated ${report.total} secrets to master key ${report.keyId}: ${report.rewrapped} re-wrapped, ${report.alreadyCurrent} already current, ${report.failed.length} failed`,
         );
         for (const failure of report.failed) {
-          process.stderr.write(
-            `envkeep: could not rotate secret "${failure.name}" in environment "${failure.environment}": ${failure.message}\n`,
+          writeLine(
+            `envkeep: could not rotate secret "${failure.name}" in environment "${failure.environment}": ${failure.message}`,
+            process.stderr,
           );
         }
         if (report.failed.length > 0) process.exitCode = 1;

@@ -2,8 +2,8 @@ import { constants } from "node:os";
 import { assertKey, assertSecretName, type EnvOrigin } from "@envkeep/core";
 import type { Command } from "commander";
 import { type GlobalOptions, withManager } from "../context.js";
-import { dotenvFileSecret } from "../entries.js";
-import { UsageError } from "../io.js";
+import { assertNotAssignment, dotenvFileSecret } from "../entries.js";
+import { UsageError, writeLine } from "../io.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -58,7 +58,10 @@ Examples:
       const names: string[] = options.secret ?? [];
       const envFiles: string[] = options.envFile ?? [];
       const required: string[] = options.require ?? [];
-      for (const name of names) assertSecretName(name);
+      for (const name of names) {
+        assertNotAssignment(name, "--secret");
+        assertSecretName(name);
+      }
       if (required.some((key) => key.includes("="))) {
         throw new UsageError("--require takes a key name, not KEY=VALUE");
       }
@@ -84,8 +87,9 @@ Examples:
               : "";
             const shadowsParent =
               process.env[key] !== undefined ? " (replaces this shell's value)" : "";
-            process.stderr.write(
-              `envkeep: ${key} from ${describeOrigin(from, fileNames)}${over}${shadowsParent}\n`,
+            writeLine(
+              `envkeep: ${key} from ${describeOrigin(from, fileNames)}${over}${shadowsParent}`,
+              process.stderr,
             );
           }
         }

@@ -10,15 +10,24 @@ import {
 } from "@envkeep/core";
 import { type Command, Option } from "commander";
 import { assertKeyOpensEnvironment, type GlobalOptions, withManager } from "../context.js";
-import { parseAssignments, readDotenvFile, readJsonFile, resolveAssignments } from "../entries.js";
+import {
+  assertNotAssignment,
+  parseAssignments,
+  readDotenvFile,
+  readJsonFile,
+  resolveAssignments,
+} from "../entries.js";
 import {
   confirm,
+  formatFields,
   formatSecretTable,
   formatTable,
   formatTime,
   secretInfoJson,
   UsageError,
+  writeLine,
 } from "../io.js";
+import { printable, toJson } from "../printable.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -50,10 +59,13 @@ Examples:
   $ envkeep secret create db PGPASSWORD=- --force     # prompts without echo on a terminal`,
     )
     .action(async (name: string, pairs: string[], options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const assignments = parseAssignments(pairs);
       for (const { key } of assignments) assertKey(key);
-      if (options.template !== undefined) checkTemplateName(options.template);
+      if (options.template !== undefined) {
+        assertNotAssignment(options.template, "--template");
+        checkTemplateName(options.template);
+      }
       const opts = globals(command);
       await withManager(opts, async (secrets) => {
         const entries = await resolveAssignments(assignments);
@@ -85,8 +97,8 @@ Examples:
           throw error;
         }
         const verb = info.version === 1 ? "Created" : "Replaced";
-        process.stdout.write(
-          `${verb} secret "${info.name}" in environment "${info.environment}" (version ${info.version}) with ${plural(info.keys.length, "key")}: ${info.keys.join(", ")}\n`,
+        writeLine(
+          `${verb} secret "${info.name}" in environment "${info.environment}" (version ${info.version}) with ${plural(info.keys.length, "key")}: ${info.keys.join(", ")}`,
         );
       });
     });
@@ -105,13 +117,16 @@ Examples:
         });
         // Records that fail their checks are left out of the list and named on stderr.
         for (const record of damaged) {
-          process.stderr.write(`envkeep: warning: left out of the list: ${record.error.message}\n`);
+          writeLine(
+            `envkeep: warning: left out of the list: ${record.error.message}`,
+            process.stderr,
+          );
         }
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(infos.map(secretInfoJson), null, 2)}\n`);
+          process.stdout.write(`${toJson(infos.map(secretInfoJson))}\n`);
         } else if (infos.length === 0) {
           const environment = resolveEnvironment(opts.env, undefined);
-          process.stdout.write(`No secrets in environment "${environment}".\n`);
+          writeLine(`No secrets in environment "${environment}".`);
         } else {
           process.stdout.write(`${formatSecretTable(infos)}\n`);
         }
@@ -124,7 +139,7 @@ Examples:
     .argument("<name>", "secret name")
     .option("--json", "print JSON")
     .action(async (name: string, options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const opts = globals(command);
       await withManager(opts, async (secrets) => {
         const info = await secrets.info(
@@ -132,10 +147,10 @@ Examples:
           opts.env === undefined ? {} : { environment: opts.env },
         );
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(secretInfoJson(info), null, 2)}\n`);
+          process.stdout.write(`${toJson(secretInfoJson(info))}\n`);
           return;
         }
-        const rows: [string, string][] = [
+        const fields: [string, string][] = [
           ["Name", info.name],
           ["Environment", info.environment],
           ["Workspace", info.workspace],
@@ -145,10 +160,7 @@ Examples:
           ["Created", formatTime(info.createdAt) + (info.createdBy ? ` by ${info.createdBy}` : "")],
           ["Updated", formatTime(info.updatedAt) + (info.updatedBy ? ` by ${info.updatedBy}` : "")],
         ];
-        const width = Math.max(...rows.map(([label]) => label.length));
-        process.stdout.write(
-          `${rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join("\n")}\n`,
-        );
+        process.stdout.write(`${formatFields(fields)}\n`);
       });
     });
 
@@ -166,7 +178,7 @@ Examples:
   $ envkeep secret update db PGHOST=db2.internal --unset PGSSLMODE`,
     )
     .action(async (name: string, pairs: string[], options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const assignments = parseAssignments(pairs);
       const unset: string[] = options.unset ?? [];
       if (unset.some((key) => key.includes("="))) {
@@ -191,10 +203,10 @@ Examples:
         );
         for (const key of unset) changes[key] = null;
         const info = await secrets.update(name, changes, environment);
-        process.stdout.write(
+        writeLine(
           info.version === before.version
-            ? `Secret "${info.name}" in environment "${info.environment}" is unchanged (version ${info.version})\n`
-            : `Updated secret "${info.name}" in environment "${info.environment}" (version ${info.version}); keys: ${info.keys.join(", ") || "(none)"}\n`,
+            ? `Secret "${info.name}" in environment "${info.environment}" is unchanged (version ${info.version})`
+            : `Updated secret "${info.name}" in environment "${info.environment}" (version ${info.version}); keys: ${info.keys.join(", ") || "(none)"}`,
         );
       });
     });
@@ -206,7 +218,7 @@ Examples:
     .option("--allow-missing", "succeed when the secret does not exist")
     .option("-y, --yes", "do not ask for confirmation (required when not on a terminal)")
     .action(async (name: string, options, command: Command) => {
-      assertSecretName(name);
+      assertSecretArgument(name);
       const opts = globals(command);
       await withManager(opts, async (secrets) => {
         const environment = opts.env === undefined ? {} : { environment: opts.env };
@@ -215,7 +227,7 @@ Examples:
           info = await secrets.info(name, environment);
         } catch (error) {
           if (error instanceof NotFoundError && options.allowMissing) {
-            process.stdout.write(`Secret "${name}" does not exist; nothing deleted\n`);
+            writeLine(`Secret "${name}" does not exist; nothing deleted`);
             return;
           }
           throw error;
@@ -227,7 +239,9 @@ Examples:
             );
           }
           const ok = await confirm(
-            `Delete secret "${name}" in environment "${info.environment}" (${plural(info.keys.length, "key")})? This cannot be undone.`,
+            printable(
+              `Delete secret "${name}" in environment "${info.environment}" (${plural(info.keys.length, "key")})? This cannot be undone.`,
+            ),
           );
           if (!ok) {
             process.stderr.write("Not deleted.\n");
@@ -235,7 +249,7 @@ Examples:
           }
         }
         await secrets.delete(name, { ...environment, allowMissing: options.allowMissing === true });
-        process.stdout.write(`Deleted secret "${name}" from environment "${info.environment}"\n`);
+        writeLine(`Deleted secret "${name}" from environment "${info.environment}"`);
       });
     });
 
@@ -245,7 +259,7 @@ Examples:
     .option("--json", "print JSON")
     .action((options) => {
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(SECRET_TEMPLATES, null, 2)}\n`);
+        process.stdout.write(`${toJson(SECRET_TEMPLATES)}\n`);
         return;
       }
       process.stdout.write(
@@ -255,6 +269,12 @@ Examples:
         )}\n`,
       );
     });
+}
+
+/** The NAME argument: never a KEY=VALUE given first, then a valid secret name. */
+function assertSecretArgument(name: string): void {
+  assertNotAssignment(name, "the secret name");
+  assertSecretName(name);
 }
 
 function checkTemplateName(name: string): void {

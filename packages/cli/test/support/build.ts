@@ -70,11 +70,16 @@ export async function ensureBuilt(): Promise<void> {
     try {
       if (!built(stamp)) {
         try {
-          execFileSync(
-            "pnpm",
-            packages.flatMap((pkg) => ["--filter", `@envkeep/${pkg}`]).concat("build"),
-            { cwd: root, stdio: "pipe", encoding: "utf8" },
-          );
+          // Each package's build script is `tsc -p tsconfig.build.json`: run it directly, in
+          // dependency order, so the tests need no pnpm on the PATH.
+          const tsc = path.join(root, "node_modules/typescript/bin/tsc");
+          for (const pkg of packages) {
+            execFileSync(process.execPath, [tsc, "-p", `packages/${pkg}/tsconfig.build.json`], {
+              cwd: root,
+              stdio: "pipe",
+              encoding: "utf8",
+            });
+          }
         } catch (error) {
           const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
           throw new Error(`building the packages failed:\n${`${stdout}\n${stderr}`.slice(-4000)}`);

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import nacl from "tweetnacl";
-import { IntegrityError } from "../errors.js";
+import { IntegrityError, UnknownKeyError } from "../errors.js";
 import type { SecretRef, StoredRecord } from "../store.js";
 import {
   concatBytes,
@@ -135,8 +135,9 @@ function tagOf(master: MasterKey, header: RecordHeader, wrappedText: string): Bu
 function masterOf(parsed: ParsedSealed, keyring: Keyring, identity: SecretRef): MasterKey {
   const master = keyring.get(parsed.keyId);
   if (!master) {
-    throw new IntegrityError(
+    throw new UnknownKeyError(
       `${describeSecret(identity)} was sealed under master key ${quoteName(parsed.keyId)}, which this manager does not hold (held: ${keyring.ids.join(", ")})`,
+      parsed.keyId,
     );
   }
   return master;
