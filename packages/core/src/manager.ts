@@ -3,7 +3,13 @@ import { resolveEnvironment, resolveWorkspace } from "./environment.js";
 import { InvalidError } from "./errors.js";
 import { type SecretInfo, toSecretInfo } from "./info.js";
 import { mergeLayers } from "./merge.js";
-import { type DamagedSecret, listRecords } from "./records/listing.js";
+import {
+  cursorAfter,
+  type DamagedSecret,
+  laterPosition,
+  listRecords,
+  parseCursor,
+} from "./records/listing.js";
 import { SealedRecords } from "./records/sealed-records.js";
 import {
   createSecret,
@@ -76,6 +82,8 @@ export interface ListOptions {
   maxObjects?: number;
   /** Only secrets created strictly before this time (a `Date` or an ISO 8601 string). */
   createdBefore?: Date | string;
+  /** Continue after the last secret of an earlier page: its `nextCursor` (see `listPage`). */
+  cursor?: string;
   /**
    * Called for each record left out because it failed its checks (tampered, moved, under a key
    * not held…); the list goes on with the rest. @default damaged records are left out silently
@@ -266,18 +274,43 @@ export class SecretManager {
    * ```
    */
   async list(options: ListOptions = {}): Promise<SecretInfo[]> {
+    return (await this.listPage(options)).secrets;
+  }
+
+  /**
+   * One page of `list`, with a cursor for the next: pass `nextCursor` back as `cursor` to go on
+   * exactly where this page ended (secrets created in the same millisecond included). No
+   * `nextCursor` means there is nothing more.
+   *
+   * @example
+   * ```ts
+   * let page = await secrets.listPage({ maxObjects: 50 });
+   * while (page.nextCursor) page = await secrets.listPage({ maxObjects: 50, cursor: page.nextCursor });
+   * ```
+   */
+  async listPage(
+    options: ListOptions = {},
+  ): Promise<{ secrets: SecretInfo[]; nextCursor?: string }> {
     options = checkOptions(options, "list");
     const { maxObjects, createdBefore } = normalizeListOptions(options);
     const { onDamaged } = options;
     if (onDamaged !== undefined && typeof onDamaged !== "function") {
       throw new InvalidError("invalid onDamaged: expected a function");
     }
-    const records = await listRecords(this.#records, this.#scope(options.environment), {
+    const before = laterPosition(
+      options.cursor === undefined ? undefined : parseCursor(options.cursor),
+      createdBefore === undefined ? undefined : { createdAt: createdBefore },
+    );
+    const page = await listRecords(this.#records, this.#scope(options.environment), {
       ...(maxObjects === undefined ? {} : { maxObjects }),
-      ...(createdBefore === undefined ? {} : { createdBefore }),
+      ...(before === undefined ? {} : { before }),
       ...(onDamaged === undefined ? {} : { onDamaged }),
     });
-    return records.map(toSecretInfo);
+    const last = page.records.at(-1);
+    return {
+      secrets: page.records.map(toSecretInfo),
+      ...(page.more && last ? { nextCursor: cursorAfter(last) } : {}),
+    };
   }
 
   /**

@@ -310,6 +310,38 @@ export function defineApiTests(ctx: StoreSuiteContext, test: DefineTest): void {
       await expect(secrets.list({ createdBefore: new Date("nope") })).rejects.toThrow(InvalidError);
     });
 
+    test("listPage pages with a cursor: every secret once, in order, ties in one millisecond included", async () => {
+      const secrets = ctx.manager();
+      const entries: [string, number][] = ["a", "b", "c", "d", "e", "f", "g"].map((name, i) => [
+        name,
+        i < 5 ? 5_000 : 6_000 + i,
+      ]);
+      await createAt(secrets, entries);
+      const expected = ["g", "f", "e", "d", "c", "b", "a"];
+      const seen: string[] = [];
+      let page = await secrets.listPage({ maxObjects: 3 });
+      seen.push(...page.secrets.map((s) => s.name));
+      while (page.nextCursor) {
+        page = await secrets.listPage({ maxObjects: 3, cursor: page.nextCursor });
+        seen.push(...page.secrets.map((s) => s.name));
+      }
+      expect(seen).toEqual(expected);
+      // A full last page has no cursor when nothing follows it.
+      expect((await secrets.listPage({ maxObjects: 7 })).nextCursor).toBeUndefined();
+      expect((await secrets.listPage({ maxObjects: 6 })).nextCursor).toBeDefined();
+      // A cursor and createdBefore together: the list starts after the later of the two.
+      const afterB = (await secrets.listPage({ maxObjects: 5 })).nextCursor!;
+      const names = async (options: Parameters<typeof secrets.listPage>[0]) =>
+        (await secrets.listPage(options)).secrets.map((s) => s.name);
+      expect(await names({ cursor: afterB, createdBefore: new Date(9_000) })).toEqual(["b", "a"]);
+      expect(await names({ cursor: afterB, createdBefore: new Date(5_000) })).toEqual([]);
+      for (const bad of ["", "c1.", "c1.bm9wZQ", "x".repeat(400), 5 as never]) {
+        await expect(secrets.listPage({ cursor: bad }), String(bad)).rejects.toThrow(
+          /invalid cursor/,
+        );
+      }
+    });
+
     test("list returns metadata only, never values", async () => {
       const secrets = ctx.manager();
       await secrets.create("meta", { TOKEN: "list-must-not-show-this" });

@@ -1,5 +1,5 @@
 import { verifyRecord } from "../crypto/sealed-record.js";
-import { IntegrityError } from "../errors.js";
+import { IntegrityError, InvalidError } from "../errors.js";
 import type { ListCursor, SecretScope, StoredEntry, StoredRecord } from "../store.js";
 import { checkRecordShape } from "./record-shape.js";
 import type { SealedRecords } from "./sealed-records.js";
@@ -103,24 +103,24 @@ export async function* scanScope(
 const LIST_PAGE_SIZE = 100;
 
 /**
- * Up to `maxObjects` authenticated records of one scope, newest first, created strictly before
- * `createdBefore`. Damaged records are left out and passed to `onDamaged`; the list still holds
- * `maxObjects` healthy records when the scope has them.
+ * Up to `maxObjects` authenticated records of one scope, newest first, strictly after `before`.
+ * Damaged records are left out and passed to `onDamaged`; the page still holds `maxObjects`
+ * healthy records when the scope has them. `more` says whether a healthy record follows.
  */
 export async function listRecords(
   records: SealedRecords,
   scope: SecretScope,
   options: {
     maxObjects?: number;
-    createdBefore?: number;
+    before?: ListCursor;
     onDamaged?: (damaged: DamagedSecret) => void;
   },
-): Promise<StoredRecord[]> {
-  const { maxObjects, createdBefore, onDamaged } = options;
+): Promise<{ records: StoredRecord[]; more: boolean }> {
+  const { maxObjects, before, onDamaged } = options;
   const found: StoredRecord[] = [];
-  if (maxObjects === 0) return found;
-  const pageSize = Math.min(LIST_PAGE_SIZE, maxObjects ?? LIST_PAGE_SIZE);
-  const before = createdBefore === undefined ? undefined : { createdAt: createdBefore };
+  if (maxObjects === 0) return { records: found, more: false };
+  // One more than asked for: whether it exists is what `more` says.
+  const pageSize = Math.min(LIST_PAGE_SIZE, (maxObjects ?? LIST_PAGE_SIZE) + 1);
   for await (const entry of scanScope(records, scope, {
     pageSize,
     ...(before ? { before } : {}),
@@ -129,8 +129,59 @@ export async function listRecords(
       onDamaged?.(entry.damaged);
       continue;
     }
+    if (found.length === maxObjects) return { records: found, more: true };
     found.push(entry.record);
-    if (found.length === maxObjects) break;
   }
-  return found;
+  return { records: found, more: false };
+}
+
+const CURSOR_PREFIX = "c1.";
+
+/** An opaque cursor for the position right after `record` in list order. */
+export function cursorAfter(record: StoredRecord): string {
+  return (
+    CURSOR_PREFIX +
+    Buffer.from(JSON.stringify([record.createdAt, record.name])).toString("base64url")
+  );
+}
+
+/**
+ * The list position a cursor of {@link cursorAfter} stands for.
+ * @throws {InvalidError} for anything else.
+ */
+export function parseCursor(cursor: unknown): ListCursor {
+  const fail = () =>
+    new InvalidError("invalid cursor: pass back the nextCursor of a previous page");
+  if (typeof cursor !== "string" || !cursor.startsWith(CURSOR_PREFIX) || cursor.length > 300)
+    throw fail();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(
+      Buffer.from(cursor.slice(CURSOR_PREFIX.length), "base64url").toString("utf8"),
+    );
+  } catch {
+    throw fail();
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    !Number.isSafeInteger(parsed[0]) ||
+    typeof parsed[1] !== "string"
+  ) {
+    throw fail();
+  }
+  return { createdAt: parsed[0], name: parsed[1] };
+}
+
+/** The later (further along the list) of two start positions. */
+export function laterPosition(
+  a: ListCursor | undefined,
+  b: ListCursor | undefined,
+): ListCursor | undefined {
+  if (!a || !b) return a ?? b;
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? a : b;
+  // Without a name, a position is past every record of its millisecond.
+  if (a.name === undefined) return a;
+  if (b.name === undefined) return b;
+  return a.name < b.name ? a : b;
 }
