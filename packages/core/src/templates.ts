@@ -23,6 +23,7 @@ export const SECRET_TEMPLATES: readonly SecretTemplate[] = Object.freeze(
     },
     { name: "github", description: "GitHub", keys: ["GITHUB_TOKEN"] },
     { name: "huggingface", description: "Hugging Face", keys: ["HF_TOKEN"] },
+    { name: "mongodb", description: "MongoDB (connection string)", keys: ["MONGO_URI"] },
     { name: "openai", description: "OpenAI", keys: ["OPENAI_API_KEY"] },
     {
       name: "postgres",

@@ -8,6 +8,7 @@ describe("secret templates", () => {
       aws: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
       github: ["GITHUB_TOKEN"],
       huggingface: ["HF_TOKEN"],
+      mongodb: ["MONGO_URI"],
       openai: ["OPENAI_API_KEY"],
       postgres: ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"],
       wandb: ["WANDB_API_KEY"],
@@ -34,7 +35,7 @@ describe("secret templates", () => {
 
   it("an unknown template lists the known ones", () => {
     expect(() => getSecretTemplate("mysql")).toThrow(
-      /unknown template "mysql": use one of aws, github, huggingface, openai, postgres, wandb/,
+      /unknown template "mysql": use one of aws, github, huggingface, mongodb, openai, postgres, wandb/,
     );
   });
 });
