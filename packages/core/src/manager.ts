@@ -33,6 +33,7 @@ import type { SecretRef, SecretScope, SecretStore } from "./store.js";
 import { type OpenStoreOptions, openConfiguredStore } from "./store-url.js";
 import { AccessTokens } from "./tokens/access-tokens.js";
 import {
+  assertEnvironmentName,
   assertKey,
   assertSecretName,
   checkActor,
@@ -45,6 +46,16 @@ import {
 } from "./validation/validate.js";
 
 export type { IfExists } from "./records/writes.js";
+
+/** True for a name a user can give an environment (reserved `en-…` names are not). */
+function isEnvironmentName(name: string): boolean {
+  try {
+    assertEnvironmentName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Options of {@link SecretManager}. */
 export interface SecretManagerOptions extends KeyringOptions {
@@ -311,6 +322,20 @@ export class SecretManager {
       secrets: page.records.map(toSecretInfo),
       ...(page.more && last ? { nextCursor: cursorAfter(last) } : {}),
     };
+  }
+
+  /**
+   * Names of the environments of this workspace that hold (or once held) secrets, sorted. The
+   * reserved environments envkeep keeps for itself (`en-…`, e.g. access tokens) are never listed.
+   *
+   * @example
+   * ```ts
+   * for (const environment of await secrets.environments()) console.log(environment);
+   * ```
+   */
+  async environments(): Promise<string[]> {
+    const names = await this.#records.call(() => this.store.environments(this.workspace));
+    return names.filter(isEnvironmentName).sort();
   }
 
   /**
