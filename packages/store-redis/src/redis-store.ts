@@ -30,15 +30,23 @@ import {
 /** Options of {@link redisStore}. Give `url` or `client`, not both. */
 export interface RedisStoreOptions {
   /**
-   * Where Redis is: `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. The store
-   * creates (and on `close()` disconnects) its own client.
+   * Where Redis is. The store creates (and on `close()` disconnects) its own client:
+   *
+   * - `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS: one server;
+   * - `redis+cluster://[user:password@]host[:port][,host[:port]…]` (or `rediss+cluster://`): a
+   *   Redis Cluster, reached through any of the listed nodes (port 6379 by default);
+   * - `redis+sentinel://[user:password@]host[:port][,host[:port]…]/<primary name>[/db]` (or
+   *   `rediss+sentinel://`): the primary the listed sentinels (port 26379 by default) name; the
+   *   user info is for the primary and its replicas, `?sentinelUsername=…&sentinelPassword=…` for
+   *   sentinels that want credentials of their own.
    * @default "redis://127.0.0.1:6379"
    */
   url?: string;
   /**
-   * An existing node-redis client or cluster (`createClient()` / `createCluster()` of `redis`,
-   * `@redis/client` or `@keyv/redis`), connected or not. The store connects it if needed and
-   * never disconnects it: `close()` leaves it to its owner.
+   * An existing node-redis client, cluster or Sentinel client (`createClient()` /
+   * `createCluster()` / `createSentinel()` of `redis`, `@redis/client` or `@keyv/redis`),
+   * connected or not. The store connects it if needed and never disconnects it: `close()` leaves
+   * it to its owner.
    * @default undefined
    */
   client?: RedisClientLike;
@@ -66,6 +74,15 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   maxReconnectDelayMs?: number;
+  /**
+   * On a Redis Cluster (the store's own or a caller's): while a master's connection is failing, or
+   * after a call timed out, the store re-reads the cluster's slot map at most this often, in
+   * milliseconds, until every master of the map answers again — so that the replica that took
+   * over a dead master's slots gets their commands. node-redis alone re-reads the map only on a
+   * `MOVED` reply, which a dead master never sends. A healthy cluster is never polled.
+   * @default 1000
+   */
+  slotRefreshMs?: number;
 }
 
 /** A {@link SecretStore} on Redis. */
@@ -79,6 +96,7 @@ const STORE = "redis";
 const DEFAULT_PREFIX = "envkeep";
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_RECONNECT_DELAY_MS = 1000;
+const DEFAULT_SLOT_REFRESH_MS = 1000;
 /** Index entries read per round trip when listing. */
 const LIST_PAGE = 1000;
 
@@ -117,6 +135,11 @@ async function runScript(
   }
 }
 
+/** node-redis's own command timeout (`TimeoutError`), which may beat the call's deadline. */
+function isCommandTimeout(error: unknown): boolean {
+  return error instanceof Error && error.constructor.name === "TimeoutError";
+}
+
 function isWrongType(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("WRONGTYPE");
 }
@@ -129,7 +152,8 @@ function isWrongType(error: unknown): boolean {
  * unchanged on a cluster. `list` reads a sorted-set index, never a SCAN.
  *
  * Every call is bounded by `timeoutMs` and rejects with `StoreError` when Redis is unreachable;
- * the client reconnects in the background and the store recovers by itself.
+ * the client reconnects in the background and the store recovers by itself — on a cluster or
+ * behind Sentinel also when a replica takes over from a primary that died.
  *
  * @example
  * ```ts
@@ -151,6 +175,15 @@ function isWrongType(error: unknown): boolean {
  *
  * const cluster = createCluster({ rootNodes: [{ url: "redis://10.0.0.1:7000" }] });
  * const store = redisStore({ client: cluster });
+ * ```
+ *
+ * @example
+ * ```ts
+ * // A primary found (and followed through failovers) by Redis Sentinel.
+ * const store = redisStore({
+ *   url: "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster",
+ *   prefix: "acme",
+ * });
  * ```
  */
 export function redisStore(options: RedisStoreOptions = {}): RedisStore {
@@ -174,6 +207,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       DEFAULT_MAX_RECONNECT_DELAY_MS,
       "maxReconnectDelayMs",
     ),
+    slotRefreshMs: positiveMs(options.slotRefreshMs, DEFAULT_SLOT_REFRESH_MS, "slotRefreshMs"),
   });
   const { keyv, target } = connection;
   let closed = false;
@@ -201,8 +235,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     } catch (error) {
       if (error instanceof StoreError) throw error;
       if (!(error instanceof DeadlineError)) {
+        if (isCommandTimeout(error)) connection.timedOut();
         throw new StoreError(STORE, `${what} failed (${target})`, { cause: error });
       }
+      connection.timedOut();
       if (connected) {
         throw new StoreError(STORE, `${what} timed out after ${timeoutMs} ms (${target})`, {
           cause: error,
