@@ -315,6 +315,34 @@ export class RedisConnection {
   }
 
   /**
+   * `WAIT replicas timeoutMs` on the connection that just wrote `key` (so it waits for that
+   * write): the number of replicas that confirmed every write of that connection so far. On a
+   * cluster it goes to the master of `key`'s slot, on a Sentinel client to its primary.
+   */
+  async confirmWrites(
+    key: string,
+    replicas: number,
+    timeoutMs: number,
+    options: CommandOptions,
+  ): Promise<number> {
+    const client = (await this.#adapter.getClient()) as unknown as ClientShape;
+    const args = ["WAIT", String(replicas), String(Math.max(1, Math.floor(timeoutMs)))];
+    let reply: unknown;
+    if (this.kind === "cluster") {
+      const cluster = client as unknown as {
+        sendCommand(key: string, readonly: boolean, args: string[], o: CommandOptions): unknown;
+      };
+      reply = await cluster.sendCommand(key, false, args, options);
+    } else if (this.kind === "sentinel") {
+      reply = await (client as unknown as SentinelClientLike).sendCommand(false, args, options);
+    } else {
+      const single = client as unknown as { sendCommand(a: string[], o: CommandOptions): unknown };
+      reply = await single.sendCommand(args, options);
+    }
+    return Number(reply);
+  }
+
+  /**
    * A call found no answer within its deadline. On a cluster that may be a master that accepts
    * connections but no longer answers (frozen, cut off) while a replica takes over: re-read the
    * slot map until the calls go through again.

@@ -83,6 +83,18 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   slotRefreshMs?: number;
+  /**
+   * After each write (`create`, `replace`, `delete` that changed something), wait until this many
+   * replicas have confirmed it (Redis `WAIT`), within the call's `timeoutMs`. A write that fewer
+   * replicas confirmed in time rejects with `StoreError` although the primary applied it (its
+   * outcome is unknown to the caller, as with any timed-out write). Redis replication is
+   * asynchronous: with `0`, a write acknowledged in the last moments before the primary dies may
+   * be missing on the replica that takes over; with `1` and one replica per primary it cannot be.
+   * While fewer replicas than this are connected (the old primary not back yet after a failover),
+   * every write fails.
+   * @default 0
+   */
+  waitForReplicas?: number;
 }
 
 /** A {@link SecretStore} on Redis. */
@@ -193,6 +205,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   assertPrefix(prefix);
   const timeoutMs = positiveMs(options.timeoutMs, DEFAULT_TIMEOUT_MS, "timeoutMs");
+  const waitForReplicas = options.waitForReplicas ?? 0;
+  if (!Number.isSafeInteger(waitForReplicas) || waitForReplicas < 0) {
+    throw new InvalidError("redisStore: waitForReplicas must be a whole number, 0 or more");
+  }
   const connection = new RedisConnection({
     url: options.url,
     client: options.client,
@@ -212,10 +228,37 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const { keyv, target } = connection;
   let closed = false;
 
-  /** Runs one store call within the deadline; every failure becomes a StoreError. */
-  const run = async <T>(what: string, work: (raw: RawRedis) => Promise<T>): Promise<T> => {
+  /**
+   * Runs one store call within the deadline; every failure becomes a StoreError. `confirm(key)`
+   * waits for `waitForReplicas` replicas to confirm the call's writes to `key`'s node.
+   */
+  const run = async <T>(
+    what: string,
+    work: (raw: RawRedis, confirm: (key: string) => Promise<void>) => Promise<T>,
+  ): Promise<T> => {
     if (closed) throw new StoreError(STORE, `${what} failed: the store is closed (${target})`);
     const abort = new AbortController();
+    const startedAt = Date.now();
+    const confirm = async (key: string) => {
+      if (waitForReplicas === 0) return;
+      // WAIT's own timeout ends well before the call's deadline, so that its answer is heard
+      // (Redis checks it at every server tick: up to 100 ms late with the default hz 10).
+      const remaining = timeoutMs - (Date.now() - startedAt);
+      const waitMs = Math.max(1, remaining - Math.min(250, remaining / 2));
+      const commandOptions = { timeout: timeoutMs, abortSignal: abort.signal };
+      const confirmed = await connection.confirmWrites(
+        key,
+        waitForReplicas,
+        waitMs,
+        commandOptions,
+      );
+      if (confirmed < waitForReplicas) {
+        throw new StoreError(
+          STORE,
+          `${what} was applied by the primary but confirmed by ${confirmed} of ${waitForReplicas} replicas within ${timeoutMs} ms: a failover now could lose it (${target})`,
+        );
+      }
+    };
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -227,7 +270,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     const attempt = (async () => {
       await connection.ready();
       connected = true;
-      return work(await connection.raw({ timeout: timeoutMs, abortSignal: abort.signal }));
+      const raw = await connection.raw({ timeout: timeoutMs, abortSignal: abort.signal });
+      return work(raw, confirm);
     })();
     attempt.catch(() => {}); // settles after the deadline when Redis is away: nobody waits then
     try {
@@ -323,7 +367,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     create: async (record: StoredRecord) => {
       const member = memberOf("create", record);
       const serialized = await serialize(record);
-      return run("create", async (raw) => {
+      return run("create", async (raw, confirm) => {
         const environments = environmentsKey(prefix, record.workspace);
         const keys = scriptKeys(record);
         if (connection.isCluster) {
@@ -335,14 +379,18 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         }
         const meta = metaEntry(record.secretId, record.version, member);
         const args = [record.name, member, serialized, meta, record.environment];
-        return Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
+        const created = Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
+        if (created) await confirm(keys[0]!);
+        // On a cluster the environment set lives on another node: its write is confirmed too.
+        if (created && connection.isCluster) await confirm(environments);
+        return created;
       });
     },
 
     replace: async (record: StoredRecord, expectedVersion: number) => {
       const member = memberOf("replace", record);
       const serialized = await serialize(record);
-      return run("replace", async (raw) => {
+      return run("replace", async (raw, confirm) => {
         const meta = metaEntry(record.secretId, record.version, member);
         const args = [
           record.name,
@@ -352,16 +400,20 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           record.secretId,
           String(expectedVersion),
         ];
-        return Number(await runScript(raw, REPLACE_SCRIPT, scriptKeys(record), args)) === 1;
+        const keys = scriptKeys(record);
+        const replaced = Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1;
+        if (replaced) await confirm(keys[0]!);
+        return replaced;
       });
     },
 
     delete: (ref: SecretRef) =>
-      run(
-        "delete",
-        async (raw) =>
-          Number(await runScript(raw, DELETE_SCRIPT, scriptKeys(ref), [ref.name])) === 1,
-      ),
+      run("delete", async (raw, confirm) => {
+        const keys = scriptKeys(ref);
+        const deleted = Number(await runScript(raw, DELETE_SCRIPT, keys, [ref.name])) === 1;
+        if (deleted) await confirm(keys[0]!);
+        return deleted;
+      }),
 
     list: (scope: SecretScope, query: ListQuery = {}) =>
       run("list", async (raw) => {

@@ -79,21 +79,26 @@ if (skip !== undefined) {
   /** 40 environments: their hash tags `{ws/eN}` fall in slots of every master. */
   const environments = Array.from({ length: 40 }, (_, i) => `e${i}`);
 
-  /** The slot of each environment's keys, asked of a running node. */
-  async function slotsOf(workspace: string): Promise<Map<string, number>> {
+  /** The slot of each key, asked of a running node. */
+  async function keySlots(keys: string[]): Promise<number[]> {
     const node = cluster.nodes.find((n) => n.running) as ThrowawayRedis;
     const client = createClient({ url: node.url, password: PASSWORD });
     await client.connect();
     try {
-      const slots = new Map<string, number>();
-      for (const environment of environments) {
-        slots.set(environment, await client.clusterKeySlot(`{${workspace}/${environment}}`));
-      }
-      return slots;
+      return await Promise.all(keys.map((key) => client.clusterKeySlot(key)));
     } finally {
       client.destroy();
     }
   }
+
+  /** The slot of each environment's keys (hash tag `{workspace/environment}`). */
+  async function slotsOf(workspace: string): Promise<Map<string, number>> {
+    const slots = await keySlots(environments.map((e) => `{${workspace}/${e}}`));
+    return new Map(environments.map((environment, i) => [environment, slots[i] ?? -1]));
+  }
+
+  const serves = (ranges: [number, number][], slot: number) =>
+    ranges.some(([from, to]) => slot >= from && slot <= to);
 
   /** The master now serving the most keys, and the environments whose slots it serves. */
   async function busiestMaster(workspace: string) {
@@ -109,8 +114,7 @@ if (skip !== undefined) {
     const slots = await slotsOf(workspace);
     const served = new Set(
       environments.filter((environment) => {
-        const slot = slots.get(environment) ?? -1;
-        return busiest.slots.some(([from, to]) => slot >= from && slot <= to);
+        return serves(busiest.slots, slots.get(environment) ?? -1);
       }),
     );
     return { port: busiest.port, id: busiest.id, keys: most, environments: served };
@@ -248,6 +252,71 @@ if (skip !== undefined) {
         return mine.trim() === theirs.trim();
       });
     }, 90_000);
+
+    it("waitForReplicas: 1 — WAIT goes to the master of each key written; a frozen replica fails only its master's writes", async () => {
+      await cluster.waitForReplicaLinks();
+      const topology = await cluster.topology();
+      const replica = topology.find((n) => n.flags.includes("slave") && !n.flags.includes("fail"));
+      const masters = topology.filter((n) => n.flags.includes("master") && n.slots.length > 0);
+      const master = masters.find((n) => n.id === replica?.masterId)!;
+      expect(master).toBeDefined();
+      const masterOf = (slot: number) => masters.find((n) => serves(n.slots, slot))!.port;
+      // A workspace whose environment set (hash tag {workspace}) is not on that master.
+      const candidates = Array.from({ length: 20 }, (_, i) => `ws-wait${i}`);
+      const setSlots = await keySlots(candidates.map((ws) => `{${ws}}`));
+      const index = candidates.findIndex((_, i) => !serves(master.slots, setSlots[i] ?? -1));
+      const workspace = candidates[index]!;
+      const setMaster = masterOf(setSlots[index]!);
+      const slots = await slotsOf(workspace);
+      const onMaster = environments.find((e) => serves(master.slots, slots.get(e) ?? -1))!;
+      const elsewhere = environments.find((e) => !serves(master.slots, slots.get(e) ?? -1))!;
+      const waitCalls = async () =>
+        new Map(
+          await Promise.all(
+            masters.map(async (n) => {
+              const stats = await cluster.node(n.port).cli("info", "commandstats");
+              return [n.port, Number(/^cmdstat_wait:calls=(\d+)/m.exec(stats)?.[1] ?? 0)] as const;
+            }),
+          ),
+        );
+      const store = redisStore({
+        url: `redis+cluster://:${PASSWORD}@127.0.0.1:${ports[0]}`,
+        prefix,
+        timeoutMs: TIMEOUT_MS,
+        waitForReplicas: 1,
+      });
+      const secrets = new SecretManager({ store, masterKey, workspace, environment: "dev" });
+      try {
+        // Each create: one WAIT on its record's master, one on its environment set's master.
+        const before = await waitCalls();
+        for (const environment of [onMaster, onMaster, elsewhere, elsewhere]) {
+          await secrets.create(`before-${Math.random()}`, { A: "1" }, { environment });
+        }
+        const after = await waitCalls();
+        const expected = new Map(before);
+        for (const environment of [onMaster, onMaster, elsewhere, elsewhere]) {
+          for (const port of [masterOf(slots.get(environment)!), setMaster]) {
+            expected.set(port, (expected.get(port) ?? 0) + 1);
+          }
+        }
+        expect(after).toEqual(expected);
+
+        const frozen = cluster.node(replica!.port);
+        frozen.freeze();
+        try {
+          await expect(
+            secrets.create("during", { A: "1" }, { environment: onMaster }),
+          ).rejects.toThrow(/confirmed by 0 of 1 replicas/);
+          await secrets.create("during", { A: "1" }, { environment: elsewhere });
+        } finally {
+          frozen.thaw();
+        }
+        await cluster.waitForReplicaLinks();
+        await secrets.create("after", { A: "1" }, { environment: onMaster });
+      } finally {
+        await store.close();
+      }
+    }, 60_000);
 
     it("a master frozen (no answers, no errors): calls time out, the stores re-read the slot map and write to its slots again within the node timeout + 5 s", async () => {
       await cluster.waitForReplicaLinks();

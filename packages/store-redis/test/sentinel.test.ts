@@ -130,6 +130,45 @@ if (skip !== undefined) {
       }
     });
 
+    it("waitForReplicas: 1 — a write the replica has not confirmed is not reported as done", async () => {
+      const store = redisStore({
+        url: sentinelUrl,
+        prefix: `${prefix}-wait`,
+        timeoutMs: TIMEOUT_MS,
+        waitForReplicas: 1,
+      });
+      const secrets = new SecretManager({
+        store,
+        masterKey: generateMasterKey(),
+        workspace: "ws",
+        environment: "dev",
+      });
+      try {
+        await secrets.create("a", { A: "1" });
+        await secrets.update("a", { B: "2" });
+        group.replica.freeze();
+        let error: unknown;
+        try {
+          const started = Date.now();
+          error = await secrets.create("b", { B: "1" }).catch((e) => e);
+          expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
+        } finally {
+          group.replica.thaw();
+        }
+        expect(error).toBeInstanceOf(StoreError);
+        expect(String((error as Error).message)).toMatch(/confirmed by 0 of 1 replicas/);
+        // The primary did apply it: its outcome was unknown to the caller, as after any timeout.
+        expect(await store.count({ workspace: "ws", environment: "dev" })).toBe(2);
+        await waitFor("the replica to answer again", async () =>
+          (await group.replica.cli("ping")).includes("PONG"),
+        );
+        await secrets.create("c", { C: "1" });
+        await secrets.delete("c");
+      } finally {
+        await store.close();
+      }
+    });
+
     it("the primary killed: once the sentinels promote the replica, both stores write again, nothing acknowledged lost", async () => {
       const failoverPrefix = `${prefix}-failover`;
       const masterKey = generateMasterKey();
