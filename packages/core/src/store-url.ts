@@ -45,13 +45,15 @@ export type StoreLocation =
       prefix?: string;
       timeoutMs?: number;
       connectTimeoutMs?: number;
+      /** Replicas that must confirm each write (Redis `WAIT`); see the Redis store. */
+      waitForReplicas?: number;
     };
 
 const SUPPORTED =
   "memory:, sqlite:<path>, sqlite://<path>, redis://…, rediss://…, redis+cluster://… or redis+sentinel://…";
 
 /** Options of every Redis store URL, taken out of the URL handed to the store. */
-const REDIS_STORE_OPTIONS = ["prefix", "timeoutMs", "connectTimeoutMs"] as const;
+const REDIS_STORE_OPTIONS = ["prefix", "timeoutMs", "connectTimeoutMs", "waitForReplicas"] as const;
 /** Options a Sentinel URL keeps for the store: the sentinels' own credentials. */
 const SENTINEL_OPTIONS = ["sentinelUsername", "sentinelPassword"] as const;
 
@@ -117,7 +119,7 @@ function parseQuery(query: string, allowed: readonly string[], display: string) 
  * - `sqlite:<path>` or `sqlite://<path>` (`sqlite:///abs/path` for an absolute path), with
  *   optional `?table=…&busyTimeoutMs=…`.
  * - `redis://[user:password@]host[:port][/db]` or `rediss://…`, with optional
- *   `?prefix=…&timeoutMs=…&connectTimeoutMs=…`.
+ *   `?prefix=…&timeoutMs=…&connectTimeoutMs=…&waitForReplicas=…`.
  * - `redis+cluster://[user:password@]host[:port][,host[:port]…]` or `rediss+cluster://…`: a Redis
  *   Cluster through any of the listed nodes (port 6379 by default), same options.
  * - `redis+sentinel://[user:password@]host[:port][,host[:port]…]/<primary name>[/db]` or
@@ -197,6 +199,15 @@ function redisLocation(
   for (const option of ["timeoutMs", "connectTimeoutMs"] as const) {
     const value = params.get(option);
     if (value !== null) location[option] = milliseconds(value, option, display);
+  }
+  const replicas = params.get("waitForReplicas");
+  if (replicas !== null) {
+    if (!/^\d{1,3}$/.test(replicas)) {
+      throw new InvalidError(
+        `invalid waitForReplicas in store URL ${display}: expected a whole number of replicas`,
+      );
+    }
+    location.waitForReplicas = Number(replicas);
   }
   return location;
 }
@@ -405,6 +416,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
           ...(location.connectTimeoutMs === undefined
             ? {}
             : { connectTimeoutMs: location.connectTimeoutMs }),
+          ...(location.waitForReplicas === undefined
+            ? {}
+            : { waitForReplicas: location.waitForReplicas }),
         });
       break;
     }

@@ -115,6 +115,8 @@ describe("parseStoreUrl", () => {
       ["redis+cluster://h:7000?sentinelPassword=x", /unknown option "sentinelPassword"/],
       ["redis+cluster://h:99999", /not a host\[:port\]/],
       ["redis+cluster://h:1,,h:2", /not a host\[:port\]/],
+      ["redis+cluster://h:1?waitForReplicas=-1", /invalid waitForReplicas/],
+      ["redis://h:1?waitForReplicas=all", /invalid waitForReplicas/],
       ["redis+sentinel://:hunter2@s1/m?db=1", /unknown option "db"/],
       ["redis+mesh://h", /unsupported store URL/],
     ] as const) {
@@ -266,14 +268,19 @@ describe("openStore", () => {
     });
     for (const url of [
       "redis://:pw@h:6379/1?prefix=p&timeoutMs=100",
-      "redis+cluster://:pw@c1:7000,c2:7001?prefix=p&timeoutMs=100",
+      "redis+cluster://:pw@c1:7000,c2:7001?prefix=p&timeoutMs=100&waitForReplicas=1",
       "redis+sentinel://:pw@s1,s2:26380/m?prefix=p&timeoutMs=100&sentinelPassword=spw",
     ]) {
       await openStore(url, { importModule: fakeRedis });
     }
     expect(opened).toEqual([
       { url: "redis://:pw@h:6379/1", prefix: "p", timeoutMs: 100 },
-      { url: "redis+cluster://:pw@c1:7000,c2:7001", prefix: "p", timeoutMs: 100 },
+      {
+        url: "redis+cluster://:pw@c1:7000,c2:7001",
+        prefix: "p",
+        timeoutMs: 100,
+        waitForReplicas: 1,
+      },
       {
         url: "redis+sentinel://:pw@s1,s2:26380/m?sentinelPassword=spw",
         prefix: "p",
