@@ -147,11 +147,6 @@ async function runScript(
   }
 }
 
-/** node-redis's own command timeout (`TimeoutError`), which may beat the call's deadline. */
-function isCommandTimeout(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === "TimeoutError";
-}
-
 function isWrongType(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("WRONGTYPE");
 }
@@ -279,7 +274,6 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     } catch (error) {
       if (error instanceof StoreError) throw error;
       if (!(error instanceof DeadlineError)) {
-        if (isCommandTimeout(error)) connection.timedOut();
         throw new StoreError(STORE, `${what} failed (${target})`, { cause: error });
       }
       connection.timedOut();
