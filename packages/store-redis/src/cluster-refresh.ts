@@ -51,8 +51,6 @@ export class SlotMapRefresher {
   #suspectedAt = 0;
   #lastStartedAt = 0;
   #closed = false;
-  /** Re-reads done (for tests and the benchmark). */
-  refreshes = 0;
 
   constructor(cluster: ClusterClientLike, options: SlotRefreshOptions) {
     this.#cluster = cluster;
@@ -64,11 +62,6 @@ export class SlotMapRefresher {
     }
     cluster.on("node-error", this.#onNodeTrouble);
     cluster.on("node-reconnecting", this.#onNodeTrouble);
-  }
-
-  /** Whether this refresher can re-read the slot map (false on a node-redis without the hook). */
-  get active(): boolean {
-    return !this.#closed;
   }
 
   readonly #onNodeTrouble = () => {
@@ -119,7 +112,6 @@ export class SlotMapRefresher {
       if (!(await this.#answers(client))) continue;
       if (this.#closed) return;
       await rediscoverSlots(this.#cluster, client);
-      this.refreshes += 1;
       return;
     }
     throw new Error("no master of the cluster answered, so its slot map was not re-read");

@@ -359,7 +359,8 @@ export class RedisConnection {
   /** Disconnects the client if the store created it; leaves a caller's client alone. */
   async close(timeoutMs: number): Promise<void> {
     this.#closed = true;
-    await this.slotRefresher?.close(timeoutMs);
+    // A re-read in flight reconnects nodes: let it end first (it is quick; bounded anyway).
+    await this.slotRefresher?.close(Math.min(timeoutMs, 1000));
     this.#client.off("error", this.#onError);
     this.#client.off("ready", this.#onReady);
     if (!this.owned || !this.#client.isOpen) return;
