@@ -36,6 +36,7 @@ export type RedisTarget =
       sentinelCredentials: RedisCredentials;
     };
 
+/** The URL forms the store reads, for messages. */
 export const URL_FORMS =
   "redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://";
 
