@@ -91,7 +91,8 @@ export interface RedisStoreOptions {
    * asynchronous: with `0`, a write acknowledged in the last moments before the primary dies may
    * be missing on the replica that takes over; with `1` and one replica per primary it cannot be.
    * While fewer replicas than this are connected (the old primary not back yet after a failover),
-   * every write fails.
+   * every write fails. With a caller's `createSentinel()` client, keep its default
+   * `masterPoolSize: 1`: `WAIT` counts the writes of the connection it runs on.
    * @default 0
    */
   waitForReplicas?: number;
