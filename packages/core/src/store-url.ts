@@ -34,13 +34,36 @@ export type StoreLocation =
       kind: "redis";
       package: "@envkeep/store-redis";
       display: string;
+      /**
+       * One server (`redis://`, `rediss://`), a Redis Cluster (`redis+cluster://`,
+       * `rediss+cluster://`) or the primary Redis Sentinel names (`redis+sentinel://`,
+       * `rediss+sentinel://`).
+       */
+      topology: "server" | "cluster" | "sentinel";
+      /** The URL for `redisStore({ url })`: the store options below taken out. */
       url: string;
       prefix?: string;
       timeoutMs?: number;
       connectTimeoutMs?: number;
+      /** Replicas that must confirm each write (Redis `WAIT`); see the Redis store. */
+      waitForReplicas?: number;
     };
 
-const SUPPORTED = "memory:, sqlite:<path>, sqlite://<path>, redis://… or rediss://…";
+const SUPPORTED =
+  "memory:, sqlite:<path>, sqlite://<path>, redis://…, rediss://…, redis+cluster://… or redis+sentinel://…";
+
+/** Options of every Redis store URL, taken out of the URL handed to the store. */
+const REDIS_STORE_OPTIONS = ["prefix", "timeoutMs", "connectTimeoutMs", "waitForReplicas"] as const;
+/** Options a Sentinel URL keeps for the store: the sentinels' own credentials. */
+const SENTINEL_OPTIONS = ["sentinelUsername", "sentinelPassword"] as const;
+
+/**
+ * `redis+cluster://` and `redis+sentinel://` URLs (and their `rediss+` forms) list several
+ * `host[:port]`, which `new URL` does not read: scheme, user info, hosts, path, query.
+ */
+const MULTI_HOST_REDIS =
+  /^(rediss?)\+(cluster|sentinel):\/\/(?:([^/?#]*)@)?([^/?#]*)([^?#]*)(?:\?([^#]*))?$/i;
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[^\s:/?#[\]@,]+)(?::(\d{1,5}))?$/i;
 
 /**
  * The store URL to use: `explicit`, else `ENVKEEP_STORE`, else {@link DEFAULT_STORE_URL}.
@@ -96,7 +119,13 @@ function parseQuery(query: string, allowed: readonly string[], display: string) 
  * - `sqlite:<path>` or `sqlite://<path>` (`sqlite:///abs/path` for an absolute path), with
  *   optional `?table=…&busyTimeoutMs=…`.
  * - `redis://[user:password@]host[:port][/db]` or `rediss://…`, with optional
- *   `?prefix=…&timeoutMs=…&connectTimeoutMs=…`.
+ *   `?prefix=…&timeoutMs=…&connectTimeoutMs=…&waitForReplicas=…`.
+ * - `redis+cluster://[user:password@]host[:port][,host[:port]…]` or `rediss+cluster://…`: a Redis
+ *   Cluster through any of the listed nodes (port 6379 by default), same options.
+ * - `redis+sentinel://[user:password@]host[:port][,host[:port]…]/<primary name>[/db]` or
+ *   `rediss+sentinel://…`: the primary these sentinels (port 26379 by default) name; same options,
+ *   plus `sentinelUsername`/`sentinelPassword` when the sentinels want credentials of their own
+ *   (the user info is the primary's).
  *
  * @throws {InvalidError} for any other scheme or a malformed URL (the message never shows a password).
  */
@@ -136,6 +165,7 @@ export function parseStoreUrl(url: string): StoreLocation {
     if (timeout !== null) location.busyTimeoutMs = milliseconds(timeout, "busyTimeoutMs", display);
     return location;
   }
+  if (/^rediss?\+(cluster|sentinel)$/.test(scheme ?? "")) return parseMultiHostRedis(text, display);
   if (scheme === "redis" || scheme === "rediss") {
     let parsed: URL;
     try {
@@ -143,27 +173,77 @@ export function parseStoreUrl(url: string): StoreLocation {
     } catch {
       throw new InvalidError(`invalid store URL ${display}: not a valid ${scheme}:// URL`);
     }
-    const params = parseQuery(
-      parsed.search.slice(1),
-      ["prefix", "timeoutMs", "connectTimeoutMs"],
-      display,
-    );
-    const prefix = params.get("prefix");
+    const params = parseQuery(parsed.search.slice(1), REDIS_STORE_OPTIONS, display);
     parsed.search = "";
-    const location: StoreLocation = {
-      kind: "redis",
-      package: "@envkeep/store-redis",
-      display,
-      url: parsed.toString(),
-    };
-    if (prefix !== null) location.prefix = prefix;
-    for (const option of ["timeoutMs", "connectTimeoutMs"] as const) {
-      const value = params.get(option);
-      if (value !== null) location[option] = milliseconds(value, option, display);
-    }
-    return location;
+    return redisLocation("server", parsed.toString(), params, display);
   }
   throw new InvalidError(`unsupported store URL ${display}: use ${SUPPORTED}`);
+}
+
+/** A Redis location: the store options read from `params`, the rest of the URL for the store. */
+function redisLocation(
+  topology: "server" | "cluster" | "sentinel",
+  url: string,
+  params: URLSearchParams,
+  display: string,
+): StoreLocation {
+  const location: StoreLocation = {
+    kind: "redis",
+    package: "@envkeep/store-redis",
+    display,
+    topology,
+    url,
+  };
+  const prefix = params.get("prefix");
+  if (prefix !== null) location.prefix = prefix;
+  for (const option of ["timeoutMs", "connectTimeoutMs"] as const) {
+    const value = params.get(option);
+    if (value !== null) location[option] = milliseconds(value, option, display);
+  }
+  const replicas = params.get("waitForReplicas");
+  if (replicas !== null) {
+    if (!/^\d{1,3}$/.test(replicas)) {
+      throw new InvalidError(
+        `invalid waitForReplicas in store URL ${display}: expected a whole number of replicas`,
+      );
+    }
+    location.waitForReplicas = Number(replicas);
+  }
+  return location;
+}
+
+/** `redis+cluster://…` and `redis+sentinel://…` (and `rediss+…`): several hosts. */
+function parseMultiHostRedis(text: string, display: string): StoreLocation {
+  const match = MULTI_HOST_REDIS.exec(text);
+  if (!match) throw new InvalidError(`invalid store URL ${display}: not a valid Redis URL`);
+  const [, scheme = "", kind = "", userinfo, hosts = "", path = "", query = ""] = match;
+  const topology = kind.toLowerCase() as "cluster" | "sentinel";
+  for (const entry of hosts.split(",")) {
+    const hostPort = HOST_PORT.exec(entry.trim());
+    const port = Number(hostPort?.[2] ?? 1);
+    if (!hostPort || port < 1 || port > 65_535) {
+      throw new InvalidError(
+        `invalid store URL ${display}: ${JSON.stringify(entry)} is not a host[:port]`,
+      );
+    }
+  }
+  if (topology === "cluster" && !/^\/?0?$/.test(path)) {
+    throw new InvalidError(`invalid store URL ${display}: a cluster has only database 0, no path`);
+  }
+  if (topology === "sentinel" && !/^\/[^/]+(\/\d+)?$/.test(path)) {
+    throw new InvalidError(
+      `invalid store URL ${display}: name the primary, as in redis+sentinel://host:26379/mymaster[/db]`,
+    );
+  }
+  const kept = topology === "sentinel" ? SENTINEL_OPTIONS : [];
+  const params = parseQuery(query, [...REDIS_STORE_OPTIONS, ...kept], display);
+  const forStore = new URLSearchParams();
+  for (const [key, value] of params) {
+    if ((kept as readonly string[]).includes(key)) forStore.append(key, value);
+  }
+  const rest = forStore.toString();
+  const url = `${scheme.toLowerCase()}+${topology}://${userinfo === undefined ? "" : `${userinfo}@`}${hosts}${path}${rest ? `?${rest}` : ""}`;
+  return redisLocation(topology, url, params, display);
 }
 
 /** Query parameter names that look like they carry a credential. */
@@ -188,10 +268,14 @@ const CREDENTIAL_PARAMETER = /pass|pwd|secret|token|auth|cred|key|sig/i;
 export function storeUrlHoldsCredentials(url: string): boolean {
   const text = url.trim();
   if (text === "") return false;
+  let location: StoreLocation;
   try {
-    parseStoreUrl(text);
+    location = parseStoreUrl(text);
   } catch {
     return true;
+  }
+  if (location.kind === "redis" && location.topology !== "server") {
+    return multiHostHoldsCredentials(text);
   }
   let parsed: URL;
   try {
@@ -202,6 +286,16 @@ export function storeUrlHoldsCredentials(url: string): boolean {
   if (parsed.username !== "" || parsed.password !== "") return true;
   for (const name of parsed.searchParams.keys()) {
     if (CREDENTIAL_PARAMETER.test(name)) return true;
+  }
+  return false;
+}
+
+/** {@link storeUrlHoldsCredentials} of a (valid) `redis+cluster://` or `redis+sentinel://` URL. */
+function multiHostHoldsCredentials(text: string): boolean {
+  const [, , , userinfo, , , query = ""] = MULTI_HOST_REDIS.exec(text) ?? [];
+  if (userinfo !== undefined) return true;
+  for (const name of new URLSearchParams(query).keys()) {
+    if (CREDENTIAL_PARAMETER.test(name) || name === "sentinelUsername") return true;
   }
   return false;
 }
@@ -279,6 +373,7 @@ async function loadFactory(
  * import { openStore } from "@envkeep/core";
  * const store = await openStore(process.env.ENVKEEP_STORE ?? "sqlite:./.envkeep/secrets.db");
  * const shared = await openStore("rediss://:pw@cache.internal:6380/0?prefix=envkeep:");
+ * const ha = await openStore("redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster");
  * ```
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<SecretStore> {
@@ -321,6 +416,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
           ...(location.connectTimeoutMs === undefined
             ? {}
             : { connectTimeoutMs: location.connectTimeoutMs }),
+          ...(location.waitForReplicas === undefined
+            ? {}
+            : { waitForReplicas: location.waitForReplicas }),
         });
       break;
     }

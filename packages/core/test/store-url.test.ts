@@ -76,6 +76,62 @@ describe("parseStoreUrl", () => {
     expect(() => parseStoreUrl("redis://h?db=1")).toThrow(/unknown option "db"/);
   });
 
+  it("redis+cluster:// and redis+sentinel:// list several hosts; store options are taken out", () => {
+    expect(parseStoreUrl("redis://h:1")).toMatchObject({ topology: "server" });
+    const cluster = parseStoreUrl(
+      "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2,[::1]:7002?prefix=app&timeoutMs=300",
+    );
+    expect(cluster).toMatchObject({
+      kind: "redis",
+      package: "@envkeep/store-redis",
+      topology: "cluster",
+      url: "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2,[::1]:7002",
+      prefix: "app",
+      timeoutMs: 300,
+    });
+    expect(cluster.display).not.toContain("pw");
+    expect(parseStoreUrl("rediss+cluster://h:1/")).toMatchObject({
+      topology: "cluster",
+      url: "rediss+cluster://h:1/",
+    });
+    const sentinel = parseStoreUrl(
+      "redis+sentinel://u:pw@s1:26379,s2:26380/mymaster/2?prefix=p&sentinelPassword=spw&connectTimeoutMs=50",
+    );
+    expect(sentinel).toMatchObject({
+      topology: "sentinel",
+      url: "redis+sentinel://u:pw@s1:26379,s2:26380/mymaster/2?sentinelPassword=spw",
+      prefix: "p",
+      connectTimeoutMs: 50,
+    });
+    expect(sentinel.display).not.toContain("pw");
+    expect(parseStoreUrl("REDISS+SENTINEL://s1/m")).toMatchObject({
+      topology: "sentinel",
+      url: "rediss+sentinel://s1/m",
+    });
+    for (const [bad, why] of [
+      ["redis+sentinel://s1:26379", /name the primary/],
+      ["redis+sentinel://s1:26379/m/x", /name the primary/],
+      ["redis+cluster://h:7000/3", /only database 0/],
+      ["redis+cluster://h:7000?sentinelPassword=x", /unknown option "sentinelPassword"/],
+      ["redis+cluster://h:99999", /not a host\[:port\]/],
+      ["redis+cluster://h:1,,h:2", /not a host\[:port\]/],
+      ["redis+cluster://h:1?waitForReplicas=-1", /invalid waitForReplicas/],
+      ["redis://h:1?waitForReplicas=all", /invalid waitForReplicas/],
+      ["redis+sentinel://:hunter2@s1/m?db=1", /unknown option "db"/],
+      ["redis+mesh://h", /unsupported store URL/],
+    ] as const) {
+      let caught: unknown;
+      try {
+        parseStoreUrl(bad);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, bad).toBeInstanceOf(InvalidError);
+      expect((caught as Error).message, bad).toMatch(why);
+      expect((caught as Error).message).not.toContain("hunter2");
+    }
+  });
+
   it("anything else is an InvalidError listing the supported URLs, without the password", () => {
     for (const bad of ["", "   ", "postgres://u:hunter2@h/db", "/tmp/x.db", "secrets.db"]) {
       let caught: unknown;
@@ -99,6 +155,12 @@ describe("parseStoreUrl", () => {
     expect(redactStoreUrl("redis://:hunter2@h:6379/0")).toBe("redis://:***@h:6379/0");
     expect(redactStoreUrl("rediss://me:hunter2@h")).toBe("rediss://me:***@h");
     expect(redactStoreUrl("redis://h:6379")).toBe("redis://h:6379");
+    expect(redactStoreUrl("redis+cluster://:hunter2@h1:7000,h2:7001")).toBe(
+      "redis+cluster://:***@h1:7000,h2:7001",
+    );
+    expect(
+      redactStoreUrl("rediss+sentinel://me:hunter2@s1,s2/m?sentinelPassword=s3cret&prefix=x"),
+    ).toBe("rediss+sentinel://me:***@s1,s2/m?sentinelPassword=***&prefix=x");
     expect(redactStoreUrl("sqlite:./x.db")).toBe("sqlite:./x.db");
   });
 });
@@ -122,6 +184,11 @@ describe("storeUrlHoldsCredentials", () => {
       "redis://cache?password=pw",
       "redis://cache?auth_token=t",
       " redis://:pw@cache ",
+      "redis+cluster://:pw@c1:7000,c2:7001",
+      "redis+cluster://token@c1",
+      "redis+sentinel://s1,s2/m?sentinelPassword=pw",
+      "redis+sentinel://s1,s2/m?sentinelUsername=ops",
+      "rediss+sentinel://u:pw@s1/m",
     ]) {
       expect([url, storeUrlHoldsCredentials(url)]).toEqual([url, true]);
     }
@@ -139,6 +206,8 @@ describe("storeUrlHoldsCredentials", () => {
       "sqlite:./.envkeep/secrets.db",
       "sqlite:///var/lib/a@b.db?table=t&busyTimeoutMs=10",
       "redis://cache:6379/0?prefix=app:&timeoutMs=100&connectTimeoutMs=50",
+      "redis+cluster://c1:7000,c2:7001?prefix=app",
+      "redis+sentinel://s1:26379,s2:26379/mymaster/0?timeoutMs=100",
       "",
       "  ",
     ]) {
@@ -187,6 +256,37 @@ describe("openStore", () => {
       },
     });
     await expect(openStore("memory:", { importModule: throwing })).rejects.toThrow(StoreError);
+  });
+
+  it("hands redisStore the Redis URL (any form) without the store options", async () => {
+    const opened: unknown[] = [];
+    const fakeRedis = async () => ({
+      redisStore: (options: unknown) => {
+        opened.push(options);
+        return { name: "redis", close: async () => {} };
+      },
+    });
+    for (const url of [
+      "redis://:pw@h:6379/1?prefix=p&timeoutMs=100",
+      "redis+cluster://:pw@c1:7000,c2:7001?prefix=p&timeoutMs=100&waitForReplicas=1",
+      "redis+sentinel://:pw@s1,s2:26380/m?prefix=p&timeoutMs=100&sentinelPassword=spw",
+    ]) {
+      await openStore(url, { importModule: fakeRedis });
+    }
+    expect(opened).toEqual([
+      { url: "redis://:pw@h:6379/1", prefix: "p", timeoutMs: 100 },
+      {
+        url: "redis+cluster://:pw@c1:7000,c2:7001",
+        prefix: "p",
+        timeoutMs: 100,
+        waitForReplicas: 1,
+      },
+      {
+        url: "redis+sentinel://:pw@s1,s2:26380/m?sentinelPassword=spw",
+        prefix: "p",
+        timeoutMs: 100,
+      },
+    ]);
   });
 
   it("creates the directory of a SQLite database, and fails clearly when it cannot", async () => {

@@ -1,10 +1,27 @@
 import { InvalidError } from "@envkeep/core";
 import type KeyvRedis from "@keyv/redis";
-import { createClient, createKeyv, type Keyv, type RedisClientType } from "@keyv/redis";
+import {
+  createClient,
+  createCluster,
+  createKeyv,
+  createSentinel,
+  type Keyv,
+  type RedisClientType,
+} from "@keyv/redis";
+import { type ClusterClientLike, SlotMapRefresher } from "./cluster-refresh.js";
+import { parseRedisUrl, type RedisTarget, redactUrl } from "./redis-url.js";
+import {
+  isSentinelClient,
+  type SentinelClientLike,
+  sentinelCommands,
+} from "./sentinel-commands.js";
+
+export { redactUrl } from "./redis-url.js";
 
 /**
- * A node-redis client or cluster: what `createClient()` / `createCluster()` of `redis`,
- * `@redis/client` or `@keyv/redis` return (node-redis 5, any modules, scripts or RESP version).
+ * A node-redis client, cluster or Sentinel client: what `createClient()` / `createCluster()` /
+ * `createSentinel()` of `redis`, `@redis/client` or `@keyv/redis` return (node-redis 5, any
+ * modules, scripts or RESP version).
  * Typed by the members the store uses, since node-redis's generic types do not nest.
  */
 export interface RedisClientLike {
@@ -34,7 +51,8 @@ export interface RawRedis {
   sMembers(key: string): Promise<string[] | Set<string>>;
 }
 
-interface CommandOptions {
+/** Per-command options of node-redis: a timeout and an abort signal. */
+export interface CommandOptions {
   timeout?: number;
   abortSignal?: AbortSignal;
 }
@@ -50,20 +68,18 @@ interface ClusterShape {
   _options?: { rootNodes?: { url?: string; socket?: { host?: string; port?: number } }[] };
 }
 
-/** Drops the password (and keeps everything else) of a Redis URL, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = "";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return "an unparseable Redis URL";
-  }
+/** Which kind of node-redis client the store runs on. */
+export type ConnectionKind = "client" | "cluster" | "sentinel";
+
+function kindOf(client: ClientShape): ConnectionKind {
+  if (client.slots !== undefined) return "cluster";
+  return isSentinelClient(client) ? "sentinel" : "client";
 }
 
 /** Where a client points, for error messages: a URL without password, or host:port list. */
-function describeClient(client: ClientShape): string {
-  if (client.slots !== undefined) {
+function describeClient(client: ClientShape, kind: ConnectionKind): string {
+  if (kind === "sentinel") return "a Redis Sentinel client";
+  if (kind === "cluster") {
     const roots = (client as unknown as ClusterShape)._options?.rootNodes ?? [];
     const nodes = roots.map((node) =>
       node.url ? redactUrl(node.url) : `${node.socket?.host ?? "localhost"}:${node.socket?.port}`,
@@ -76,33 +92,76 @@ function describeClient(client: ClientShape): string {
   return `redis://${socket?.host ?? "localhost"}:${socket?.port ?? 6379}`;
 }
 
-/** `createClient`, with a bad URL reported as an `InvalidError` that shows no password. */
-function createOwnClient(options: Parameters<typeof createClient>[0] & { url: string }) {
-  if (!/^rediss?:\/\//i.test(options.url)) {
-    throw new InvalidError(
-      `redisStore: the url must start with redis:// or rediss:// (got ${redactUrl(options.url)})`,
-    );
-  }
-  try {
-    return createClient(options);
-  } catch {
-    // No cause: Node's URL errors carry the whole input, password included.
-    throw new InvalidError("redisStore: the url is not a valid redis:// or rediss:// URL");
-  }
-}
-
 export interface ConnectionOptions {
   url: string | undefined;
   client: RedisClientLike | undefined;
   timeoutMs: number;
   connectTimeoutMs: number;
   maxReconnectDelayMs: number;
+  /** Pause between re-reads of a cluster's slot map while a node is failing. */
+  slotRefreshMs: number;
+}
+
+/** How often a call waiting for a Sentinel client's primary looks again (a field read, no I/O). */
+const PRIMARY_POLL_MS = 50;
+
+/**
+ * The client a URL asks for (one server, a cluster or a Sentinel-managed primary), reconnecting
+ * with backoff for as long as the store lives and bounding every command by `timeoutMs`. A bad URL
+ * is an `InvalidError` that shows no password.
+ */
+function createOwnClient(url: string, options: ConnectionOptions): ClientShape {
+  const target: RedisTarget = parseRedisUrl(url);
+  const maxDelay = options.maxReconnectDelayMs;
+  const socket = {
+    connectTimeout: options.connectTimeoutMs,
+    // Keep trying in the background for as long as the store lives; calls meanwhile fail at their
+    // own deadline instead of waiting for this.
+    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
+  };
+  // Bounds every queued command, keyv's included: nothing waits in the offline queue forever.
+  const commandOptions = { timeout: options.timeoutMs };
+  const tls = target.kind !== "client" && target.tls ? { tls: true as const } : {};
+  try {
+    if (target.kind === "cluster") {
+      return createCluster({
+        rootNodes: target.nodes.map((node) => ({ socket: { host: node.host, port: node.port } })),
+        defaults: { ...target.credentials, socket: { ...socket, ...tls } },
+        commandOptions,
+      }) as unknown as ClientShape;
+    }
+    if (target.kind === "sentinel") {
+      return createSentinel({
+        name: target.masterName,
+        sentinelRootNodes: target.sentinels,
+        nodeClientOptions: {
+          ...target.credentials,
+          ...(target.database === undefined ? {} : { database: target.database }),
+          socket: { ...socket, ...tls },
+        },
+        sentinelClientOptions: {
+          ...target.sentinelCredentials,
+          socket: { connectTimeout: options.connectTimeoutMs, ...tls },
+        },
+        commandOptions,
+        // The primary's connection errors become the client's 'error' events: the cause of a
+        // call that timed out waiting for it.
+        passthroughClientErrorEvents: true,
+      }) as unknown as ClientShape;
+    }
+    return createClient({ url: target.url, socket, commandOptions }) as unknown as ClientShape;
+  } catch {
+    // No cause: Node's URL errors carry the whole input, password included.
+    throw new InvalidError(`redisStore: the url is not a valid Redis URL (${redactUrl(url)})`);
+  }
 }
 
 /**
- * One node-redis client or cluster behind a keyv instance: the store reads through keyv and runs
- * its atomic scripts on the raw client (`keyv.store.getClient()`). The client reconnects by itself
- * in the background; callers wait for it at most their own deadline.
+ * One node-redis client, cluster or Sentinel client behind a keyv instance: the store reads through
+ * keyv and runs its atomic scripts on the raw client (`keyv.store.getClient()`). The client
+ * reconnects by itself in the background; callers wait for it at most their own deadline. On a
+ * cluster, a {@link SlotMapRefresher} re-reads the slot map while a master is failing, so that a
+ * replica that took over gets its commands.
  */
 export class RedisConnection {
   /** Where the client points, without password. */
@@ -111,38 +170,32 @@ export class RedisConnection {
   readonly keyv: Keyv;
   /** True when the store created the client (and so must disconnect it). */
   readonly owned: boolean;
+  /** A single server's client, a cluster, or a Sentinel client. */
+  readonly kind: ConnectionKind;
   readonly #client: ClientShape;
   readonly #adapter: KeyvRedis<unknown>;
-  /** True for a Redis Cluster client (keys of different scopes live in different slots). */
-  readonly isCluster: boolean;
+  /** Keeps a cluster's slot map current through failovers (clusters only). */
+  readonly slotRefresher: SlotMapRefresher | undefined;
   /** The client's latest error since it was last ready (why it cannot connect, if it cannot). */
   lastError: unknown;
   #readyWait: Promise<void> | undefined;
-  #clusterConnect: Promise<void> | undefined;
+  #opening: Promise<void> | undefined;
+  #primaryWait: Promise<void> | undefined;
+  #closed = false;
 
   constructor(options: ConnectionOptions) {
     if (options.client) {
       this.#client = options.client as unknown as ClientShape;
       this.owned = false;
+      this.kind = kindOf(this.#client);
+      this.target = describeClient(this.#client, this.kind);
     } else {
       const url = options.url ?? "redis://127.0.0.1:6379";
-      const maxDelay = options.maxReconnectDelayMs;
-      this.#client = createOwnClient({
-        url,
-        socket: {
-          connectTimeout: options.connectTimeoutMs,
-          // Keep trying in the background for as long as the store lives; calls meanwhile fail
-          // at their own deadline instead of waiting for this.
-          reconnectStrategy: (retries: number) =>
-            Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
-        },
-        // Bounds every queued command, keyv's included: nothing waits in the offline queue forever.
-        commandOptions: { timeout: options.timeoutMs },
-      }) as unknown as ClientShape;
+      this.#client = createOwnClient(url, options);
       this.owned = true;
+      this.kind = kindOf(this.#client);
+      this.target = redactUrl(url);
     }
-    this.isCluster = this.#client.slots !== undefined;
-    this.target = describeClient(this.#client);
     // createKeyv avoids keyv's own key prefix (our keys carry theirs), and throwOnErrors turns
     // keyv's swallowed errors (a miss!) into real failures.
     this.keyv = createKeyv(this.#client as unknown as RedisClientType, { throwOnErrors: true });
@@ -152,6 +205,18 @@ export class RedisConnection {
     this.keyv.on("error", () => {});
     this.#client.on("error", this.#onError);
     this.#client.on("ready", this.#onReady);
+    if (this.kind === "cluster") {
+      this.slotRefresher = new SlotMapRefresher(this.#client as unknown as ClusterClientLike, {
+        intervalMs: options.slotRefreshMs,
+        probeTimeoutMs: Math.min(options.timeoutMs, 1000),
+        onError: this.#onError,
+      });
+    }
+  }
+
+  /** True for a Redis Cluster client (keys of different scopes live in different slots). */
+  get isCluster(): boolean {
+    return this.kind === "cluster";
   }
 
   readonly #onError = (error: unknown) => {
@@ -164,19 +229,12 @@ export class RedisConnection {
 
   /** Resolves once the client can take commands (starting it if needed). */
   async ready(): Promise<void> {
-    if (this.isCluster) {
-      if (!this.#clusterConnect) {
-        this.#clusterConnect = this.#client.isOpen
-          ? Promise.resolve()
-          : this.#client.connect().then(
-              () => undefined,
-              (error: unknown) => {
-                this.#clusterConnect = undefined;
-                throw error;
-              },
-            );
-      }
-      return this.#clusterConnect;
+    if (this.kind === "cluster") return this.#open();
+    if (this.kind === "sentinel") {
+      await this.#open();
+      const sentinel = this.#client as unknown as SentinelClientLike;
+      if (sentinel.getMasterNode() === undefined) await this.#waitForPrimary(sentinel);
+      return;
     }
     if (this.#client.isReady) return;
     if (!this.#client.isOpen) {
@@ -185,6 +243,42 @@ export class RedisConnection {
       return Promise.race([attempt, this.#waitForReady()]);
     }
     return this.#waitForReady();
+  }
+
+  /** Connects a cluster or Sentinel client once (they resolve `connect()` when usable). */
+  #open(): Promise<void> {
+    this.#opening ??= this.#client.isOpen
+      ? Promise.resolve()
+      : this.#client.connect().then(
+          () => undefined,
+          (error: unknown) => {
+            this.#opening = undefined;
+            // node-redis's Sentinel client stays half-open after a failed connect() (a second one
+            // throws "already attempting to open"): undo this attempt so the next call retries.
+            if (this.kind === "sentinel") this.#destroy();
+            throw error;
+          },
+        );
+    return this.#opening;
+  }
+
+  /**
+   * Waits until the Sentinel client has a connected primary again. Meanwhile nothing is sent: a
+   * command given to node-redis's Sentinel client while its primary is down waits inside the
+   * client (asking the sentinels again and again) until a primary is back, whatever its timeout.
+   */
+  #waitForPrimary(sentinel: SentinelClientLike): Promise<void> {
+    this.#primaryWait ??= new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (!this.#closed && sentinel.getMasterNode() === undefined) return;
+        clearInterval(timer);
+        this.#primaryWait = undefined;
+        if (!this.#closed) this.lastError = undefined;
+        resolve();
+      }, PRIMARY_POLL_MS);
+      timer.unref();
+    });
+    return this.#primaryWait;
   }
 
   #waitForReady(): Promise<void> {
@@ -214,17 +308,66 @@ export class RedisConnection {
    */
   async raw(options: CommandOptions): Promise<RawRedis> {
     const client = (await this.#adapter.getClient()) as unknown as ClientShape;
+    if (this.kind === "sentinel") {
+      return sentinelCommands(client as unknown as SentinelClientLike, options);
+    }
     return client.withCommandOptions(options) as RawRedis;
+  }
+
+  /**
+   * `WAIT replicas timeoutMs` on the connection that just wrote `key` (so it waits for that
+   * write): the number of replicas that confirmed every write of that connection so far. On a
+   * cluster it goes to the master of `key`'s slot, on a Sentinel client to its primary.
+   */
+  async confirmWrites(
+    key: string,
+    replicas: number,
+    timeoutMs: number,
+    options: CommandOptions,
+  ): Promise<number> {
+    const client = (await this.#adapter.getClient()) as unknown as ClientShape;
+    const args = ["WAIT", String(replicas), String(Math.max(1, Math.floor(timeoutMs)))];
+    let reply: unknown;
+    if (this.kind === "cluster") {
+      const cluster = client as unknown as {
+        sendCommand(key: string, readonly: boolean, args: string[], o: CommandOptions): unknown;
+      };
+      reply = await cluster.sendCommand(key, false, args, options);
+    } else if (this.kind === "sentinel") {
+      reply = await (client as unknown as SentinelClientLike).sendCommand(false, args, options);
+    } else {
+      const single = client as unknown as { sendCommand(a: string[], o: CommandOptions): unknown };
+      reply = await single.sendCommand(args, options);
+    }
+    return Number(reply);
+  }
+
+  /**
+   * A call found no answer within its deadline. On a cluster that may be a master that accepts
+   * connections but no longer answers (frozen, cut off) while a replica takes over: re-read the
+   * slot map until the calls go through again.
+   */
+  timedOut(): void {
+    this.slotRefresher?.suspect();
+  }
+
+  #destroy(): void {
+    // A Sentinel client's destroy() is async; nothing waits for it.
+    Promise.resolve(this.#client.destroy()).catch(() => {});
   }
 
   /** Disconnects the client if the store created it; leaves a caller's client alone. */
   async close(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    // A re-read in flight reconnects nodes: let it end first (it is quick; bounded anyway).
+    await this.slotRefresher?.close(Math.min(timeoutMs, 1000));
     this.#client.off("error", this.#onError);
     this.#client.off("ready", this.#onReady);
     if (!this.owned || !this.#client.isOpen) return;
     const client = this.#client;
-    if (!client.isReady) {
-      client.destroy();
+    // A cluster has no isReady of its own: its nodes reconnect each by itself.
+    if (!(this.kind === "cluster" || client.isReady)) {
+      this.#destroy();
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -233,9 +376,9 @@ export class RedisConnection {
     });
     try {
       const outcome = await Promise.race([client.close().then(() => "closed" as const), gaveUp]);
-      if (outcome === "timeout" && client.isOpen) client.destroy();
+      if (outcome === "timeout" && client.isOpen) this.#destroy();
     } catch {
-      if (client.isOpen) client.destroy();
+      if (client.isOpen) this.#destroy();
     } finally {
       clearTimeout(timer);
     }

@@ -30,15 +30,23 @@ import {
 /** Options of {@link redisStore}. Give `url` or `client`, not both. */
 export interface RedisStoreOptions {
   /**
-   * Where Redis is: `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. The store
-   * creates (and on `close()` disconnects) its own client.
+   * Where Redis is. The store creates (and on `close()` disconnects) its own client:
+   *
+   * - `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS: one server;
+   * - `redis+cluster://[user:password@]host[:port][,host[:port]…]` (or `rediss+cluster://`): a
+   *   Redis Cluster, reached through any of the listed nodes (port 6379 by default);
+   * - `redis+sentinel://[user:password@]host[:port][,host[:port]…]/<primary name>[/db]` (or
+   *   `rediss+sentinel://`): the primary the listed sentinels (port 26379 by default) name; the
+   *   user info is for the primary and its replicas, `?sentinelUsername=…&sentinelPassword=…` for
+   *   sentinels that want credentials of their own.
    * @default "redis://127.0.0.1:6379"
    */
   url?: string;
   /**
-   * An existing node-redis client or cluster (`createClient()` / `createCluster()` of `redis`,
-   * `@redis/client` or `@keyv/redis`), connected or not. The store connects it if needed and
-   * never disconnects it: `close()` leaves it to its owner.
+   * An existing node-redis client, cluster or Sentinel client (`createClient()` /
+   * `createCluster()` / `createSentinel()` of `redis`, `@redis/client` or `@keyv/redis`),
+   * connected or not. The store connects it if needed and never disconnects it: `close()` leaves
+   * it to its owner.
    * @default undefined
    */
   client?: RedisClientLike;
@@ -66,6 +74,28 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   maxReconnectDelayMs?: number;
+  /**
+   * On a Redis Cluster (the store's own or a caller's): while a master's connection is failing, or
+   * after a call timed out, the store re-reads the cluster's slot map at most this often, in
+   * milliseconds, until every master of the map answers again — so that the replica that took
+   * over a dead master's slots gets their commands. node-redis alone re-reads the map only on a
+   * `MOVED` reply, which a dead master never sends. A healthy cluster is never polled.
+   * @default 1000
+   */
+  slotRefreshMs?: number;
+  /**
+   * After each write (`create`, `replace`, `delete` that changed something), wait until this many
+   * replicas have confirmed it (Redis `WAIT`), within the call's `timeoutMs`. A write that fewer
+   * replicas confirmed in time rejects with `StoreError` although the primary applied it (its
+   * outcome is unknown to the caller, as with any timed-out write). Redis replication is
+   * asynchronous: with `0`, a write acknowledged in the last moments before the primary dies may
+   * be missing on the replica that takes over; with `1` and one replica per primary it cannot be.
+   * While fewer replicas than this are connected (the old primary not back yet after a failover),
+   * every write fails. With a caller's `createSentinel()` client, keep its default
+   * `masterPoolSize: 1`: `WAIT` counts the writes of the connection it runs on.
+   * @default 0
+   */
+  waitForReplicas?: number;
 }
 
 /** A {@link SecretStore} on Redis. */
@@ -79,6 +109,7 @@ const STORE = "redis";
 const DEFAULT_PREFIX = "envkeep";
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_RECONNECT_DELAY_MS = 1000;
+const DEFAULT_SLOT_REFRESH_MS = 1000;
 /** Index entries read per round trip when listing. */
 const LIST_PAGE = 1000;
 
@@ -129,7 +160,8 @@ function isWrongType(error: unknown): boolean {
  * unchanged on a cluster. `list` reads a sorted-set index, never a SCAN.
  *
  * Every call is bounded by `timeoutMs` and rejects with `StoreError` when Redis is unreachable;
- * the client reconnects in the background and the store recovers by itself.
+ * the client reconnects in the background and the store recovers by itself — on a cluster or
+ * behind Sentinel also when a replica takes over from a primary that died.
  *
  * @example
  * ```ts
@@ -152,6 +184,15 @@ function isWrongType(error: unknown): boolean {
  * const cluster = createCluster({ rootNodes: [{ url: "redis://10.0.0.1:7000" }] });
  * const store = redisStore({ client: cluster });
  * ```
+ *
+ * @example
+ * ```ts
+ * // A primary found (and followed through failovers) by Redis Sentinel.
+ * const store = redisStore({
+ *   url: "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster",
+ *   prefix: "acme",
+ * });
+ * ```
  */
 export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   if (options.url !== undefined && options.client !== undefined) {
@@ -160,6 +201,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   assertPrefix(prefix);
   const timeoutMs = positiveMs(options.timeoutMs, DEFAULT_TIMEOUT_MS, "timeoutMs");
+  const waitForReplicas = options.waitForReplicas ?? 0;
+  if (!Number.isSafeInteger(waitForReplicas) || waitForReplicas < 0) {
+    throw new InvalidError("redisStore: waitForReplicas must be a whole number, 0 or more");
+  }
   const connection = new RedisConnection({
     url: options.url,
     client: options.client,
@@ -174,14 +219,42 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       DEFAULT_MAX_RECONNECT_DELAY_MS,
       "maxReconnectDelayMs",
     ),
+    slotRefreshMs: positiveMs(options.slotRefreshMs, DEFAULT_SLOT_REFRESH_MS, "slotRefreshMs"),
   });
   const { keyv, target } = connection;
   let closed = false;
 
-  /** Runs one store call within the deadline; every failure becomes a StoreError. */
-  const run = async <T>(what: string, work: (raw: RawRedis) => Promise<T>): Promise<T> => {
+  /**
+   * Runs one store call within the deadline; every failure becomes a StoreError. `confirm(key)`
+   * waits for `waitForReplicas` replicas to confirm the call's writes to `key`'s node.
+   */
+  const run = async <T>(
+    what: string,
+    work: (raw: RawRedis, confirm: (key: string) => Promise<void>) => Promise<T>,
+  ): Promise<T> => {
     if (closed) throw new StoreError(STORE, `${what} failed: the store is closed (${target})`);
     const abort = new AbortController();
+    const startedAt = Date.now();
+    const confirm = async (key: string) => {
+      if (waitForReplicas === 0) return;
+      // WAIT's own timeout ends well before the call's deadline, so that its answer is heard
+      // (Redis checks it at every server tick: up to 100 ms late with the default hz 10).
+      const remaining = timeoutMs - (Date.now() - startedAt);
+      const waitMs = Math.max(1, remaining - Math.min(250, remaining / 2));
+      const commandOptions = { timeout: timeoutMs, abortSignal: abort.signal };
+      const confirmed = await connection.confirmWrites(
+        key,
+        waitForReplicas,
+        waitMs,
+        commandOptions,
+      );
+      if (confirmed < waitForReplicas) {
+        throw new StoreError(
+          STORE,
+          `${what} was applied by the primary but confirmed by ${confirmed} of ${waitForReplicas} replicas within ${timeoutMs} ms: a failover now could lose it (${target})`,
+        );
+      }
+    };
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -193,7 +266,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     const attempt = (async () => {
       await connection.ready();
       connected = true;
-      return work(await connection.raw({ timeout: timeoutMs, abortSignal: abort.signal }));
+      const raw = await connection.raw({ timeout: timeoutMs, abortSignal: abort.signal });
+      return work(raw, confirm);
     })();
     attempt.catch(() => {}); // settles after the deadline when Redis is away: nobody waits then
     try {
@@ -203,6 +277,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       if (!(error instanceof DeadlineError)) {
         throw new StoreError(STORE, `${what} failed (${target})`, { cause: error });
       }
+      connection.timedOut();
       if (connected) {
         throw new StoreError(STORE, `${what} timed out after ${timeoutMs} ms (${target})`, {
           cause: error,
@@ -287,7 +362,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     create: async (record: StoredRecord) => {
       const member = memberOf("create", record);
       const serialized = await serialize(record);
-      return run("create", async (raw) => {
+      return run("create", async (raw, confirm) => {
         const environments = environmentsKey(prefix, record.workspace);
         const keys = scriptKeys(record);
         if (connection.isCluster) {
@@ -299,14 +374,18 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         }
         const meta = metaEntry(record.secretId, record.version, member);
         const args = [record.name, member, serialized, meta, record.environment];
-        return Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
+        const created = Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
+        if (created) await confirm(keys[0]!);
+        // On a cluster the environment set lives on another node: its write is confirmed too.
+        if (created && connection.isCluster) await confirm(environments);
+        return created;
       });
     },
 
     replace: async (record: StoredRecord, expectedVersion: number) => {
       const member = memberOf("replace", record);
       const serialized = await serialize(record);
-      return run("replace", async (raw) => {
+      return run("replace", async (raw, confirm) => {
         const meta = metaEntry(record.secretId, record.version, member);
         const args = [
           record.name,
@@ -316,16 +395,20 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           record.secretId,
           String(expectedVersion),
         ];
-        return Number(await runScript(raw, REPLACE_SCRIPT, scriptKeys(record), args)) === 1;
+        const keys = scriptKeys(record);
+        const replaced = Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1;
+        if (replaced) await confirm(keys[0]!);
+        return replaced;
       });
     },
 
     delete: (ref: SecretRef) =>
-      run(
-        "delete",
-        async (raw) =>
-          Number(await runScript(raw, DELETE_SCRIPT, scriptKeys(ref), [ref.name])) === 1,
-      ),
+      run("delete", async (raw, confirm) => {
+        const keys = scriptKeys(ref);
+        const deleted = Number(await runScript(raw, DELETE_SCRIPT, keys, [ref.name])) === 1;
+        if (deleted) await confirm(keys[0]!);
+        return deleted;
+      }),
 
     list: (scope: SecretScope, query: ListQuery = {}) =>
       run("list", async (raw) => {

@@ -1,7 +1,9 @@
+import { generateMasterKey, SecretManager } from "@envkeep/core";
 import { runStoreSuite } from "@envkeep/store-test-suite";
 import { createCluster } from "@keyv/redis";
 import { afterAll, describe, expect, it } from "vitest";
 import { type RedisStore, redisStore } from "../src/index.js";
+import { rediscoverSlots } from "../src/node-redis-cluster.js";
 import { redisRawBackend } from "./support/raw-backend.js";
 import {
   dropPrefix,
@@ -85,5 +87,53 @@ if (skip !== undefined) {
         expect(perMaster.filter((n) => n > 0).length).toBeGreaterThan(1);
       });
     },
+  });
+
+  /** `CLUSTER SLOTS` calls each node has answered so far. */
+  const clusterSlotsCalls = async () =>
+    Promise.all(
+      cluster.nodes.map(async (node) => {
+        const stats = await node.cli("info", "commandstats");
+        return Number(/^cmdstat_cluster\|slots:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
+      }),
+    );
+
+  describe("slot map re-reads", () => {
+    it("rediscoverSlots(cluster, node) re-reads the slot map from that node (node-redis's MOVED path)", async () => {
+      const client = await admin.nodeClient(admin.masters[0]!);
+      const port = admin.masters[0]!.port;
+      const at = cluster.nodes.findIndex((node) => node.port === port);
+      const before = await clusterSlotsCalls();
+      await rediscoverSlots(admin, client);
+      const after = await clusterSlotsCalls();
+      expect(after[at], "CLUSTER SLOTS on the node asked").toBe((before[at] ?? 0) + 1);
+    });
+
+    it("a healthy cluster is never polled: no CLUSTER SLOTS beyond the client's first one", async () => {
+      const before = await clusterSlotsCalls();
+      const store = redisStore({
+        url: `redis+cluster://127.0.0.1:${cluster.nodes[0]!.port}`,
+        prefix: `${prefix}-healthy`,
+        slotRefreshMs: 50,
+      });
+      try {
+        const secrets = new SecretManager({
+          store,
+          masterKey: generateMasterKey(),
+          workspace: "ws",
+          environment: "dev",
+        });
+        for (let i = 0; i < 20; i += 1) {
+          await secrets.create(`s${i}`, { A: "1" }, { environment: `e${i}` });
+          await secrets.list({ environment: `e${i}` });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        await store.close();
+      }
+      const after = await clusterSlotsCalls();
+      const sum = (calls: number[]) => calls.reduce((a, b) => a + b, 0);
+      expect(sum(after) - sum(before)).toBe(1);
+    });
   });
 }

@@ -3,7 +3,7 @@
  * `redis-server` processes on free loopback ports in temp dirs, which the tests start and stop.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,13 +56,15 @@ export class ThrowawayRedis {
   readonly port: number;
   readonly dir: string;
   readonly #args: string[];
+  readonly #sentinelConfig: string | undefined;
   #process: ChildProcess | undefined;
   #watchdog: ChildProcess | undefined;
 
-  private constructor(port: number, args: string[]) {
+  private constructor(port: number, args: string[], sentinelConfig?: string) {
     this.port = port;
     this.dir = mkdtempSync(join(tmpdir(), "envkeep-redis-"));
     this.#args = args;
+    this.#sentinelConfig = sentinelConfig;
   }
 
   get url(): string {
@@ -81,15 +83,48 @@ export class ThrowawayRedis {
    * the temp dir, so every acknowledged write survives a crash and restart.
    */
   static async start(
-    options: { port?: number; durable?: boolean; extraArgs?: string[] } = {},
+    options: {
+      port?: number;
+      durable?: boolean;
+      extraArgs?: string[];
+      /** Runs a sentinel (`redis-server <file> --sentinel`) with this configuration file. */
+      sentinelConfig?: string;
+    } = {},
   ): Promise<ThrowawayRedis> {
     const port = options.port ?? (await freePort());
-    const persistence = options.durable
-      ? ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
-      : ["--appendonly", "no", "--save", ""];
-    const server = new ThrowawayRedis(port, [...persistence, ...(options.extraArgs ?? [])]);
+    const persistence = options.sentinelConfig
+      ? []
+      : options.durable
+        ? ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+        : ["--appendonly", "no", "--save", ""];
+    const server = new ThrowawayRedis(
+      port,
+      [...persistence, ...(options.extraArgs ?? [])],
+      options.sentinelConfig,
+    );
     await server.resume();
     return server;
+  }
+
+  /** The process id while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.#process?.pid : undefined;
+  }
+
+  /** `redis-cli` on this server (with its password, if it has one); resolves its output. */
+  async cli(...args: string[]): Promise<string> {
+    const at = this.#args.indexOf("--requirepass");
+    const auth = at >= 0 ? ["--no-auth-warning", "-a", this.#args[at + 1] ?? ""] : [];
+    const { stdout } = await run("redis-cli", ["-p", String(this.port), ...auth, ...args], {
+      timeout: 5_000,
+    });
+    return stdout;
+  }
+
+  /** One field of `INFO <section>`, e.g. `info("replication", "role")`. */
+  async info(section: string, field: string): Promise<string | undefined> {
+    const text = await this.cli("info", section);
+    return new RegExp(`^${field}:(.*)$`, "m").exec(text)?.[1]?.trim();
   }
 
   get running(): boolean {
@@ -100,9 +135,16 @@ export class ThrowawayRedis {
   /** (Re)starts the process on the same port and dir; resolves when it answers PING. */
   async resume(): Promise<void> {
     if (this.running) return;
+    // A sentinel rewrites its configuration file: write it once, keep it across restarts.
+    const config = join(this.dir, "sentinel.conf");
+    if (this.#sentinelConfig !== undefined && !existsSync(config)) {
+      writeFileSync(config, this.#sentinelConfig);
+    }
+    const mode = this.#sentinelConfig === undefined ? [] : [config, "--sentinel"];
     const child = spawn(
       "redis-server",
       [
+        ...mode,
         "--port",
         String(this.port),
         "--bind",
@@ -169,23 +211,61 @@ export class ThrowawayRedis {
   }
 }
 
-/** A Redis Cluster of `size` masters (no replicas), each a {@link ThrowawayRedis}. */
+/** Polls `check` every 100 ms until it returns a value other than `undefined`/`false`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  withinMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${withinMs} ms: ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A line of `CLUSTER NODES`. */
+export interface ClusterNodeLine {
+  id: string;
+  port: number;
+  flags: string[];
+  /** The id of its master, for a replica. */
+  masterId: string | undefined;
+  /** Its slot ranges, for a master: `[from, to]`. */
+  slots: [number, number][];
+}
+
+/**
+ * A Redis Cluster of `size` masters and `replicas` replicas of each, each node a
+ * {@link ThrowawayRedis} (so it can be killed, frozen and restarted on its port and dir: it keeps
+ * its `nodes.conf`, so a restarted master rejoins as a replica of the one that replaced it).
+ */
 export class ThrowawayCluster {
   readonly nodes: ThrowawayRedis[];
+  /** `cluster-node-timeout` of every node, in ms. */
+  readonly nodeTimeoutMs: number;
 
-  private constructor(nodes: ThrowawayRedis[]) {
+  private constructor(nodes: ThrowawayRedis[], nodeTimeoutMs: number) {
     this.nodes = nodes;
+    this.nodeTimeoutMs = nodeTimeoutMs;
   }
 
   get rootNodes(): { url: string }[] {
     return this.nodes.map((node) => ({ url: node.url }));
   }
 
-  static async start(size = 3): Promise<ThrowawayCluster> {
+  static async start(
+    size = 3,
+    options: { replicas?: number; nodeTimeoutMs?: number; extraArgs?: string[] } = {},
+  ): Promise<ThrowawayCluster> {
+    const replicas = options.replicas ?? 0;
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
     const nodes: ThrowawayRedis[] = [];
-    const cluster = new ThrowawayCluster(nodes);
+    const cluster = new ThrowawayCluster(nodes, nodeTimeoutMs);
     try {
-      for (let i = 0; i < size; i += 1) {
+      for (let i = 0; i < size * (1 + replicas); i += 1) {
         const port = await freePort();
         const busPort = await freePort();
         nodes.push(
@@ -199,28 +279,29 @@ export class ThrowawayCluster {
               "--cluster-config-file",
               "nodes.conf",
               "--cluster-node-timeout",
-              "2000",
+              String(nodeTimeoutMs),
+              ...(options.extraArgs ?? []),
             ],
           }),
         );
       }
+      const at = options.extraArgs?.indexOf("--requirepass") ?? -1;
+      const auth = at >= 0 ? ["--no-auth-warning", "-a", options.extraArgs?.[at + 1] ?? ""] : [];
       await run("redis-cli", [
+        ...auth,
         "--cluster",
         "create",
         ...nodes.map((node) => `127.0.0.1:${node.port}`),
         "--cluster-replicas",
-        "0",
+        String(replicas),
         "--cluster-yes",
       ]);
-      const deadline = Date.now() + 20_000;
       for (const node of nodes) {
-        for (;;) {
-          const { stdout } = await run("redis-cli", ["-p", String(node.port), "cluster", "info"]);
-          if (stdout.includes("cluster_state:ok")) break;
-          if (Date.now() > deadline) throw new Error("the cluster did not become ok");
-          await sleep(100);
-        }
+        await waitFor(`cluster_state:ok on ${node.port}`, async () =>
+          (await node.cli("cluster", "info")).includes("cluster_state:ok"),
+        );
       }
+      await cluster.waitForReplicaLinks();
       return cluster;
     } catch (error) {
       await cluster.stop();
@@ -228,8 +309,157 @@ export class ThrowawayCluster {
     }
   }
 
+  /**
+   * Waits until every running replica has synced with its master (`master_link_status:up`): a
+   * replica that never synced cannot take over.
+   */
+  async waitForReplicaLinks(withinMs = 20_000): Promise<void> {
+    for (const node of this.nodes.filter((n) => n.running)) {
+      await waitFor(
+        `replica ${node.port} in sync`,
+        async () =>
+          (await node.info("replication", "role")) === "master" ||
+          (await node.info("replication", "master_link_status")) === "up",
+        withinMs,
+      );
+    }
+  }
+
+  /** `CLUSTER NODES` as a running node sees it. */
+  async topology(): Promise<ClusterNodeLine[]> {
+    const node = this.nodes.find((n) => n.running);
+    if (!node) throw new Error("no node of the cluster runs");
+    return (await node.cli("cluster", "nodes"))
+      .split("\n")
+      .filter((line) => line.trim())
+      .map((line) => {
+        const [id = "", address = "", flags = "", master = "-", , , , , ...slots] = line
+          .trim()
+          .split(" ");
+        return {
+          id,
+          port: Number(address.split("@")[0]?.split(":")[1]),
+          flags: flags.split(","),
+          masterId: master === "-" ? undefined : master,
+          slots: slots
+            .filter((range) => !range.startsWith("["))
+            .map((range) => {
+              const [from, to = from] = range.split("-").map(Number);
+              return [from ?? 0, to ?? 0] as [number, number];
+            }),
+        };
+      });
+  }
+
+  /** The node on `port`. */
+  node(port: number): ThrowawayRedis {
+    const node = this.nodes.find((n) => n.port === port);
+    if (!node) throw new Error(`no node on ${port}`);
+    return node;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.stop()));
+  }
+}
+
+/**
+ * A primary, one replica and three sentinels (quorum 2) watching them under the name
+ * {@link ThrowawaySentinels.masterName}, each a {@link ThrowawayRedis} on its own loopback port.
+ * With a `password`, the primary and replica require it (and use it towards each other); the
+ * sentinels themselves take none.
+ */
+export class ThrowawaySentinels {
+  readonly masterName = "envkeep-primary";
+  readonly primary: ThrowawayRedis;
+  readonly replica: ThrowawayRedis;
+  readonly sentinels: ThrowawayRedis[];
+  readonly downAfterMs: number;
+
+  private constructor(
+    primary: ThrowawayRedis,
+    replica: ThrowawayRedis,
+    sentinels: ThrowawayRedis[],
+    downAfterMs: number,
+  ) {
+    this.primary = primary;
+    this.replica = replica;
+    this.sentinels = sentinels;
+    this.downAfterMs = downAfterMs;
+  }
+
+  static async start(
+    options: { password?: string; downAfterMs?: number; failoverTimeoutMs?: number } = {},
+  ): Promise<ThrowawaySentinels> {
+    const downAfterMs = options.downAfterMs ?? 1000;
+    const auth = options.password
+      ? ["--requirepass", options.password, "--masterauth", options.password]
+      : [];
+    const started: ThrowawayRedis[] = [];
+    try {
+      const primary = await ThrowawayRedis.start({ extraArgs: auth });
+      started.push(primary);
+      const replica = await ThrowawayRedis.start({
+        extraArgs: [...auth, "--replicaof", "127.0.0.1", String(primary.port)],
+      });
+      started.push(replica);
+      await waitFor(
+        "the replica in sync",
+        async () => (await replica.info("replication", "master_link_status")) === "up",
+      );
+      const name = "envkeep-primary";
+      const config = [
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
+        `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+        `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 2000}`,
+        `sentinel parallel-syncs ${name} 1`,
+        ...(options.password ? [`sentinel auth-pass ${name} ${options.password}`] : []),
+        "",
+      ].join("\n");
+      const sentinels: ThrowawayRedis[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const sentinel = await ThrowawayRedis.start({ sentinelConfig: config });
+        started.push(sentinel);
+        sentinels.push(sentinel);
+      }
+      const group = new ThrowawaySentinels(primary, replica, sentinels, downAfterMs);
+      // Every sentinel knows the others and the replica before anything fails.
+      for (const sentinel of sentinels) {
+        await waitFor("the sentinels to see each other and the replica", async () => {
+          const text = await sentinel.cli("sentinel", "master", name);
+          const field = (key: string) =>
+            Number(new RegExp(`^${key}\\n(\\d+)$`, "m").exec(text)?.[1]);
+          return field("num-other-sentinels") === 2 && field("num-slaves") === 1;
+        });
+      }
+      return group;
+    } catch (error) {
+      await Promise.all(started.map((server) => server.stop()));
+      throw error;
+    }
+  }
+
+  /** The sentinels' addresses, as `createSentinel({ sentinelRootNodes })` takes them. */
+  get rootNodes(): { host: string; port: number }[] {
+    return this.sentinels.map((sentinel) => ({ host: "127.0.0.1", port: sentinel.port }));
+  }
+
+  /** The port of the primary the sentinels name now. */
+  async primaryPort(): Promise<number> {
+    const sentinel = this.sentinels.find((s) => s.running) ?? this.sentinels[0]!;
+    const reply = await sentinel.cli("sentinel", "get-master-addr-by-name", this.masterName);
+    return Number(reply.trim().split("\n")[1]);
+  }
+
+  /** The server on `port` (the primary or the replica). */
+  server(port: number): ThrowawayRedis {
+    if (port === this.primary.port) return this.primary;
+    if (port === this.replica.port) return this.replica;
+    throw new Error(`no data node on ${port}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.primary, this.replica, ...this.sentinels].map((s) => s.stop()));
   }
 }
 
@@ -265,7 +495,8 @@ async function nodeClients(client: RedisClientLike): Promise<AdminRedis[]> {
   return [admin(client)];
 }
 
-async function keysOf(client: RedisClientLike, pattern: string): Promise<string[]> {
+/** The keys matching a `SCAN` pattern, on a server or every master of a cluster. */
+export async function keysOf(client: RedisClientLike, pattern: string): Promise<string[]> {
   const keys: string[] = [];
   for (const node of await nodeClients(client)) {
     for await (const batch of node.scanIterator({ MATCH: pattern, COUNT: 1000 })) {

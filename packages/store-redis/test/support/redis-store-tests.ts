@@ -3,7 +3,7 @@ import { InvalidError, type StoredRecord } from "@envkeep/core";
 import { countingStore, type StoreSuiteContext } from "@envkeep/store-test-suite";
 import { describe, expect, it } from "vitest";
 import { type RedisClientLike, type RedisStore, redisStore } from "../../src/index.js";
-import { admin as asAdmin, dumpPrefix } from "./redis-servers.js";
+import { admin as asAdmin, dumpPrefix, keysOf } from "./redis-servers.js";
 
 export interface RedisTestSetup {
   /** A client of the same server/cluster, for looking at raw keys. */
@@ -50,9 +50,9 @@ export async function expectConsistent(
   const redis = asAdmin(admin);
   const members = await redis.zRange(`${tag}:i`, 0, -1);
   const meta = await redis.hGetAll(`${tag}:m`);
-  const records = (await keysUnder(admin, store.prefix))
-    .filter((key) => key.startsWith(`${tag}:r:`))
-    .map((key) => key.slice(`${tag}:r:`.length));
+  const records = (await keysOf(admin, `${tag.replace(/[*?[\]\\]/g, "\\$&")}:r:*`)).map((key) =>
+    key.slice(`${tag}:r:`.length),
+  );
   const indexed = members.map((member) => member.slice(18)).sort();
   expect(Object.keys(meta).sort()).toEqual(indexed);
   expect(records.sort()).toEqual(indexed);
