@@ -81,6 +81,7 @@ export {
   TOKEN_ENVIRONMENT,
   type TokenScope,
 } from "./tokens/access-tokens.js";
+export { RULE_SCHEMAS } from "./validation/schemas.js";
 export {
   assertEnvironmentName,
   assertKey,

@@ -68,3 +68,19 @@ export const listOptionsSchema = {
     environment: scopeNameSchema,
   },
 } as const;
+
+/**
+ * The naming and value rules as JSON Schema 2020-12, for documents that must state them (the HTTP
+ * API's OpenAPI document embeds these): the very objects core validates with, so the two cannot
+ * drift. Per-secret limits (`maxKeys`, `maxBytes`) are options of a manager, not schema rules.
+ */
+export const RULE_SCHEMAS = Object.freeze({
+  /** A secret name. */
+  secretName: secretNameSchema,
+  /** An environment (or workspace) name. */
+  environmentName: scopeNameSchema,
+  /** A key of a secret (an environment variable name). */
+  key: keySchema,
+  /** A value of a secret. */
+  value: entriesSchema.additionalProperties,
+});
