@@ -5,7 +5,15 @@ import { defineConfig } from "vitest/config";
 // workspace package at its src/ entry, so no build is needed before `vitest`.
 const conditions = ["@envkeep/source", "import", "module", "node", "default"];
 
-const packages = ["core", "store-memory", "store-test-suite", "store-sqlite", "store-redis", "cli"];
+const packages = [
+  "core",
+  "store-memory",
+  "store-test-suite",
+  "store-sqlite",
+  "store-redis",
+  "http",
+  "cli",
+];
 
 /**
  * One project: `test/**\/*.test.ts` under `dir`. The root is absolute because a package's `test`
