@@ -124,11 +124,34 @@ function deref(document: Json, value: Json): { value: Json; pointer?: string } {
   return { value: resolvePointer(document, target), pointer: target.replace(/^#/, "") };
 }
 
-/** A user-given name, shown only when it looks like a name (it may be a value pasted astray). */
-function shownName(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(name)
-    ? `"${name}"`
-    : "(not shown: it may be a value)";
+/** Edit distance of two short strings (for "did you mean"). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * An unknown field or parameter, described without showing its name: it may be a value pasted in
+ * the wrong place (`?sk_live_…=1`). A known name close to it is suggested instead.
+ */
+function unknownName(what: string, given: string, known: readonly string[], takes: string): string {
+  const near =
+    given.length <= 64
+      ? known.find((name) => distance(given.toLowerCase(), name.toLowerCase()) <= 2)
+      : undefined;
+  const hint = near === undefined ? "" : `; did you mean ${near}?`;
+  return `unknown ${what} (not shown: it may be a value)${hint} ${takes}`;
 }
 
 /** A key of an env object, quoted as core quotes keys (cut at 80 characters). */
@@ -233,7 +256,12 @@ function describeParameterError(
 ): string {
   if (error?.keyword === "additionalProperties") {
     const name = String(error.params.additionalProperty);
-    return `unknown ${location} parameter ${shownName(name)}: this route takes ${check.names.join(", ") || "none"}`;
+    return unknownName(
+      `${location} parameter`,
+      name,
+      check.names,
+      `(this route takes ${check.names.join(", ")})`,
+    );
   }
   if (error?.keyword === "required") {
     return `missing ${location} parameter ${String(error.params.missingProperty)}`;
@@ -254,7 +282,7 @@ function checkParameters(
     const [extra] = Object.keys(values);
     if (extra !== undefined) {
       throw new InvalidError(
-        `unknown ${location} parameter ${shownName(extra)}: this route takes none`,
+        unknownName(`${location} parameter`, extra, [], `(this route takes none)`),
       );
     }
     return {};
@@ -276,7 +304,9 @@ function queryOf(url: string): Json {
   if (search === "") return query;
   for (const [name, value] of new URLSearchParams(search)) {
     if (name in query) {
-      throw new InvalidError(`query parameter ${shownName(name)} is given more than once`);
+      // Only a name that could be one of the API's is shown.
+      const shown = /^[a-z_]{1,32}$/.test(name) ? name : "(not shown)";
+      throw new InvalidError(`query parameter ${shown} is given more than once`);
     }
     query[name] = value;
   }
@@ -301,7 +331,12 @@ function describeBodyError(error: ErrorObject | undefined, document: Json, schem
   if (segments.length === 0) {
     if (error.keyword === "additionalProperties") {
       const allowed = Object.keys((deref(document, schema).value.properties as Json) ?? {});
-      return `unknown field ${shownName(String(error.params.additionalProperty))} in the request body: it takes ${allowed.join(", ")}`;
+      return unknownName(
+        "field in the request body",
+        String(error.params.additionalProperty),
+        allowed,
+        `(it takes ${allowed.join(", ")})`,
+      );
     }
     if (error.keyword === "required") {
       return `missing field "${String(error.params.missingProperty)}" in the request body`;

@@ -135,7 +135,10 @@ export async function inProcessApi(options: InProcessOptions = {}): Promise<InPr
       body = JSON.stringify(opts.json);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
     }
-    return fetch(new Request(new URL(target, "http://envkeep.test"), { method, headers, body }));
+    const init: RequestInit & { duplex?: "half" } = { method, headers, body };
+    if (body instanceof ReadableStream) init.duplex = "half";
+    // Concatenated, not resolved: "//x" must stay a path, not become a host.
+    return fetch(new Request(`http://envkeep.test${target}`, init));
   };
 
   return {
