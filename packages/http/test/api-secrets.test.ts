@@ -3,6 +3,7 @@
  * plus envkeep's additions (version, ETag, If-Match, cursors, if_exists). Values never come back.
  */
 import { apiDocument } from "@envkeep/http";
+import { Hono } from "hono";
 import { afterAll, describe, expect, it } from "vitest";
 import { checker, inProcessApi } from "./support/in-process.js";
 
@@ -304,6 +305,31 @@ describe("list", () => {
     );
     expect(rest.body.data.length).toBe(1);
     expect(rest.body.next_cursor).toBeUndefined();
+  });
+});
+
+describe("mounting", () => {
+  it("inside another Hono app (host.route), with the API's own error answers", async () => {
+    const { api, writer } = await inProcessApi();
+    const host = new Hono();
+    host.get("/health", (c) => c.text("ok"));
+    host.route("/", api);
+    const fetch = checker.wrap((request) => host.fetch(request));
+    const headers = { authorization: `Bearer ${writer.token}` };
+    const created = await fetch(
+      new Request("http://host.test/v1/secrets", {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ name: "db", env: { A: VALUE } }),
+      }),
+    );
+    expect(created.status).toBe(201);
+    const missing = await fetch(new Request("http://host.test/v1/secrets/nope", { headers }));
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: "NOT_FOUND" } });
+    const invalid = await fetch(new Request("http://host.test/v1/secrets/a%2Fb", { headers }));
+    expect(invalid.status).toBe(400);
+    expect(await (await host.fetch(new Request("http://host.test/health"))).text()).toBe("ok");
   });
 });
 
