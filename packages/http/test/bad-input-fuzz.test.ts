@@ -32,10 +32,16 @@ const segment = fc.oneof(
   fc.stringMatching(/^[a-zA-Z0-9._-]{1,70}$/),
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
 );
+// Weighted toward the real routes, so that bodies and parameters get past routing to validation.
 const path = fc.oneof(
-  fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => `/${parts.join("/")}`),
-  segment.map((name) => `/v1/secrets/${name}`),
-  fc.constant("/v1/secrets"),
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(segment, { minLength: 1, maxLength: 4 })
+      .map((parts) => `/${parts.join("/")}`),
+  },
+  { weight: 2, arbitrary: segment.map((name) => `/v1/secrets/${name}`) },
+  { weight: 2, arbitrary: fc.constantFrom("/v1/secrets", "/v1/secrets/db") },
 );
 const queryPart = fc.tuple(
   fc.constantFrom("environment", "max_objects", "created_before", "cursor", "x", VALUE),
@@ -51,51 +57,186 @@ const query = fc
       ? ""
       : `?${parts.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&")}`,
   );
-const jsonBody = fc.oneof(
-  fc.json({ maxDepth: 3 }),
-  fc
-    .record(
-      {
-        name: fc.oneof(fc.constantFrom("db", "new", "", "a/b"), fc.string({ maxLength: 70 })),
-        env: fc.oneof(
-          fc.dictionary(
-            fc.oneof(fc.constantFrom("A", "__proto__", "1A", "A-B"), fc.string({ maxLength: 8 })),
-            fc.oneof(fc.constant(VALUE), fc.string(), fc.constant(null), fc.integer()),
-            { maxKeys: 4 },
-          ),
-          fc.anything({ maxDepth: 2 }),
-        ),
-        environment: fc.constantFrom("main", "prod", "en-x", ""),
-        if_exists: fc.constantFrom("fail", "skip", "overwrite", "nope"),
-        extra: fc.constant(1),
-      },
-      { requiredKeys: [] },
-    )
-    .map((record) => JSON.stringify(record)),
-  fc.string({ maxLength: 100 }),
-  fc.constant("x".repeat(5000)),
+/** An env object: mostly valid keys and string values, now and then a bad key or value. */
+const envObject = fc.dictionary(
+  fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom("A", "B", "__proto__") },
+    { weight: 1, arbitrary: fc.oneof(fc.constantFrom("1A", "A-B"), fc.string({ maxLength: 8 })) },
+  ),
+  fc.oneof(
+    { weight: 8, arbitrary: fc.constant(VALUE) },
+    { weight: 1, arbitrary: fc.oneof(fc.string(), fc.constant(null), fc.integer()) },
+  ),
+  { maxKeys: 3 },
 );
-const contentType = fc.constantFrom(
-  "application/json",
-  "application/json; charset=utf-8",
-  "text/plain",
-  "application/json; charset=latin1",
-  undefined,
+
+/** Now and then one field missing, or one too many. */
+const blemish = <T extends Record<string, unknown>>(body: fc.Arbitrary<T>, fields: string[]) =>
+  fc
+    .tuple(
+      body,
+      fc.constantFrom("as is", "as is", "as is", "as is", "missing", "extra"),
+      fc.constantFrom(...fields),
+    )
+    .map(([record, change, field]): Record<string, unknown> => {
+      if (change === "missing") return { ...record, [field]: undefined };
+      return change === "extra" ? { ...record, extra: 1 } : record;
+    })
+    .map((record) => JSON.stringify(record));
+
+/** createSecret bodies, mostly valid, so that every check — and the store — is reached. */
+const createBody = blemish(
+  fc.record(
+    {
+      name: fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom("db", "new") },
+        {
+          weight: 1,
+          arbitrary: fc.oneof(fc.constantFrom("", "a/b"), fc.string({ maxLength: 70 })),
+        },
+      ),
+      env: fc.oneof(
+        { weight: 6, arbitrary: envObject },
+        { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) },
+      ),
+      environment: fc.constantFrom("main", "main", "main", "prod", "en-x", ""),
+      if_exists: fc.constantFrom("fail", "fail", "skip", "overwrite", "nope"),
+    },
+    { requiredKeys: ["name", "env"] },
+  ),
+  ["name", "env"],
+);
+
+/** updateSecret bodies, likewise. */
+const updateBody = blemish(
+  fc.record({
+    env: fc.oneof(
+      { weight: 6, arbitrary: envObject },
+      { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) },
+    ),
+  }),
+  ["env"],
+);
+
+/** Almost JSON: cut short, or with a stray character. */
+const almostJson = fc
+  .tuple(fc.json({ maxDepth: 2 }), fc.nat(), fc.constantFrom("", ",", "}", "'", "\u0000"))
+  .map(([text, cut, extra]) => text.slice(0, cut % (text.length + 1)) + extra);
+
+/** A body meant for `valid`'s operation: mostly that, sometimes not JSON at all. */
+const bodyFor = (valid: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 6, arbitrary: valid },
+    { weight: 1, arbitrary: almostJson },
+    { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+  );
+
+const jsonBody = fc.oneof(
+  { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
+  { weight: 1, arbitrary: almostJson },
+  { weight: 4, arbitrary: createBody },
+  { weight: 4, arbitrary: updateBody },
+  { weight: 1, arbitrary: fc.string({ maxLength: 100 }) },
+  { weight: 1, arbitrary: fc.constant("x".repeat(5000)) },
+);
+
+const contentType = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom("application/json", "application/json; charset=utf-8") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("text/plain", "application/json; charset=latin1", undefined),
+  },
+);
+
+/** Mostly what the operation takes (`options`), sometimes anything. */
+const queryOr = (...options: string[]) =>
+  fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...options) }, { weight: 1, arbitrary: query });
+
+interface FuzzRequest {
+  method: string;
+  target: string;
+  body: string | undefined;
+  type: string | undefined;
+}
+
+/**
+ * Requests that go together (method, route, body and content type of one operation, so that they
+ * get past routing and parsing to validation, core and the store), and chaos.
+ */
+const request: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(queryOr(""), bodyFor(createBody), contentType)
+      .map(([search, body, type]) => ({
+        method: "POST",
+        target: `/v1/secrets${search}`,
+        body,
+        type,
+      })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom("db", "new", "a%2Fb"),
+        queryOr("", "?environment=prod"),
+        bodyFor(updateBody),
+        contentType,
+      )
+      .map(([name, search, body, type]) => ({
+        method: "PATCH",
+        target: `/v1/secrets/${name}${search}`,
+        body,
+        type,
+      })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom("GET", "DELETE", "HEAD"),
+        fc.option(segment, { nil: undefined }),
+        query,
+      )
+      .map(([method, name, search]) => ({
+        method,
+        target: `/v1/secrets${name === undefined ? "" : `/${name}`}${search}`,
+        body: undefined,
+        type: undefined,
+      })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom("GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"),
+        path,
+        query,
+        fc.option(jsonBody, { nil: undefined }),
+        contentType,
+      )
+      .map(([method, target, search, body, type]) => ({
+        method,
+        target: `${target}${search}`,
+        body,
+        type,
+      })),
+  },
 );
 
 test.prop(
   [
-    fc.constantFrom("GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"),
-    path,
-    query,
-    fc.option(jsonBody, { nil: undefined }),
-    contentType,
-    fc.constantFrom("writer", "reader", "none", "garbage"),
+    request,
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constant("writer") },
+      { weight: 1, arbitrary: fc.constantFrom("reader", "none", "garbage") },
+    ),
   ],
-  { numRuns: runs(150) },
+  { numRuns: runs(300) },
 )(
   "any request: a documented JSON answer, never a 5xx or a value; refused means nothing changed",
-  async (method, target, search, body, type, who) => {
+  async ({ method, target, body, type }, who) => {
     const before = await api.state();
     const headers: Record<string, string> = {};
     if (type !== undefined) headers["content-type"] = type;
@@ -108,7 +249,7 @@ test.prop(
             ? null
             : `ekt_${"0".repeat(16)}_${"A".repeat(43)}`;
     const sendsBody = body !== undefined && method !== "GET" && method !== "HEAD";
-    const response = await api.request(method, `${target}${search}`, {
+    const response = await api.request(method, target, {
       ...(token === undefined ? {} : { token }),
       ...(sendsBody ? { body } : {}),
       headers,

@@ -382,6 +382,26 @@ describe("bad input: a clear JSON 4xx, the value never echoed, nothing stored ch
     expect(await roomy.state()).toBe("");
   });
 
+  it("a Content-Length over the limit: 413 before a byte of the body is read", async () => {
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          pulled++;
+          controller.enqueue(new TextEncoder().encode("{}"));
+          controller.close();
+        },
+      },
+      { highWaterMark: 0 }, // nothing is pulled until someone reads
+    );
+    const response = await api.request("POST", "/v1/secrets", {
+      body: stream,
+      headers: { "content-type": "application/json", "content-length": String(LIMIT + 1) },
+    });
+    expect(response.status).toBe(413);
+    expect(pulled).toBe(0);
+  });
+
   it("a chunked body over the limit is cut off as it arrives: 413", async () => {
     let sent = 0;
     const stream = new ReadableStream<Uint8Array>({
