@@ -11,6 +11,8 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { generateMasterKey } from "@envkeep/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// Every answer is checked against the API document, as in @envkeep/http's own tests.
+import { ResponseChecker } from "../../http/test/support/response-check.js";
 import { ensureBuilt } from "./support/build.js";
 import { envkeep, tempDir } from "./support/cli.js";
 import { createToken, type RunningServe, startServe } from "./support/serve.js";
@@ -22,9 +24,12 @@ let counter = 0;
 beforeAll(async () => {
   await ensureBuilt();
 }, 180_000);
+const checker = new ResponseChecker();
+const checked = checker.wrap((request) => fetch(request));
 afterAll(async () => {
   for (const server of servers) await server.stop("SIGKILL");
   work.remove();
+  checker.assertAllChecked();
 });
 
 function setup() {
@@ -75,7 +80,11 @@ describe("envkeep serve", () => {
     const server = await serve(["--tls-cert", cert, "--tls-key", key]);
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = readFileSync(cert);
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const answer = await new Promise<{
+      status: number;
+      body: string;
+      headers: [string, string][];
+    }>((resolve, reject) => {
       const request = httpsRequest(
         `${server.url}/v1/secrets`,
         { ca, headers: { authorization: `Bearer ${token}` } },
@@ -84,13 +93,27 @@ describe("envkeep serve", () => {
           response.setEncoding("utf8").on("data", (chunk: string) => {
             body += chunk;
           });
-          response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              body,
+              headers: Object.entries(response.headers).map(
+                ([name, value]) => [name, String(value)] as [string, string],
+              ),
+            }),
+          );
         },
       );
       request.on("error", reject);
       request.end();
     });
-    expect(answer).toEqual({ status: 200, body: '{"data":[]}' });
+    expect(answer).toMatchObject({ status: 200, body: '{"data":[]}' });
+    const seen = new Response(answer.body, {
+      status: answer.status,
+      headers: answer.headers,
+    });
+    Object.defineProperty(seen, "url", { value: `${server.url}/v1/secrets` });
+    await checker.check("GET", seen);
     // Plain HTTP to the HTTPS port gets nowhere.
     await expect(fetch(server.url.replace("https:", "http:"))).rejects.toThrow();
   });
@@ -102,40 +125,53 @@ describe("envkeep serve", () => {
     const body = JSON.stringify({ name: "slow", env: { A: "1" } });
     const { port } = new URL(server.url);
     // A POST whose body arrives in two halves, with the SIGTERM in between.
-    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = httpRequest(
-        {
-          host: "127.0.0.1",
-          port,
-          method: "POST",
-          path: "/v1/secrets",
-          headers: {
-            authorization: `Bearer ${token}`,
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(body),
+    const answer = new Promise<{ status: number; body: string; headers: [string, string][] }>(
+      (resolve, reject) => {
+        const request = httpRequest(
+          {
+            host: "127.0.0.1",
+            port,
+            method: "POST",
+            path: "/v1/secrets",
+            headers: {
+              authorization: `Bearer ${token}`,
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(body),
+            },
           },
-        },
-        (response) => {
-          let text = "";
-          response.setEncoding("utf8").on("data", (chunk: string) => {
-            text += chunk;
-          });
-          response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
-        },
-      );
-      request.on("error", reject);
-      request.write(body.slice(0, 10));
-      const waitForStop = setInterval(() => {
-        if (/stopping \(1 requests in flight\)/.test(server.stderr())) {
-          clearInterval(waitForStop);
-          request.end(body.slice(10));
-        }
-      }, 20);
-    });
+          (response) => {
+            let text = "";
+            response.setEncoding("utf8").on("data", (chunk: string) => {
+              text += chunk;
+            });
+            response.on("end", () =>
+              resolve({
+                status: response.statusCode ?? 0,
+                body: text,
+                headers: Object.entries(response.headers).map(
+                  ([name, value]) => [name, String(value)] as [string, string],
+                ),
+              }),
+            );
+          },
+        );
+        request.on("error", reject);
+        request.write(body.slice(0, 10));
+        const waitForStop = setInterval(() => {
+          if (/stopping \(1 requests in flight\)/.test(server.stderr())) {
+            clearInterval(waitForStop);
+            request.end(body.slice(10));
+          }
+        }, 20);
+      },
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.child.kill("SIGTERM");
     const finished = await answer;
     expect(finished.status).toBe(201);
+    const seen = new Response(finished.body, { status: 201, headers: finished.headers });
+    Object.defineProperty(seen, "url", { value: `${server.url}/v1/secrets` });
+    await checker.check("POST", seen);
     expect(JSON.parse(finished.body)).toMatchObject({ name: "slow", version: 1 });
     expect(await server.exited).toBe(0);
     expect(server.stderr()).toMatch(
@@ -182,10 +218,10 @@ describe("envkeep serve", () => {
     const logged = await serve();
     const quiet = await serve(["--no-access-log"]);
     for (const server of [logged, quiet]) {
-      await fetch(`${server.url}/v1/secrets/some-name`, {
+      await checked(`${server.url}/v1/secrets/some-name`, {
         headers: { authorization: `Bearer ${token}` },
       });
-      await fetch(`${server.url}/v1/nowhere`);
+      await checked(`${server.url}/v1/nowhere`);
       expect(await server.stop()).toBe(0);
     }
     const lines = logged.stderr().trimEnd().split("\n");
@@ -209,7 +245,7 @@ describe("envkeep serve", () => {
     const { token } = await createToken(env, ["--name", "t", "--scope", "write"]);
     const server = await serve(["-e", "dev", "--body-limit", "100"]);
     const post = (json: unknown) =>
-      fetch(`${server.url}/v1/secrets`, {
+      checked(`${server.url}/v1/secrets`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
         body: JSON.stringify(json),
