@@ -240,6 +240,17 @@ describe("envkeep serve", () => {
     expect(quiet.stderr()).not.toMatch(/ GET /);
   });
 
+  it("plain HTTP on an address other machines can reach: a warning on stderr", async () => {
+    const { serve } = setup();
+    const exposed = await serve(["--host", "0.0.0.0"]);
+    expect(exposed.stderr()).toMatch(
+      /^envkeep: warning: plain HTTP on 0\.0\.0\.0: tokens would cross the network in clear; use --tls-cert and --tls-key, or a TLS proxy in front\n/,
+    );
+    expect(await exposed.stop()).toBe(0);
+    const local = await serve();
+    expect(local.stderr()).not.toMatch(/warning/);
+  });
+
   it("-e sets the environment of requests that name none; --body-limit is enforced", async () => {
     const { env, serve } = setup();
     const { token } = await createToken(env, ["--name", "t", "--scope", "write"]);

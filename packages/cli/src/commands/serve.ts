@@ -20,6 +20,11 @@ function integer(text: string, option: string, min: number, max: number): number
   return value;
 }
 
+/** True for addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 async function readPem(file: string, option: string): Promise<Buffer> {
   try {
     return await readFile(file);
@@ -97,6 +102,12 @@ Examples:
         throw error;
       }
 
+      if (!tls && !isLoopback(host)) {
+        writeLine(
+          `envkeep: warning: plain HTTP on ${host}: tokens would cross the network in clear; use --tls-cert and --tls-key, or a TLS proxy in front`,
+          process.stderr,
+        );
+      }
       const store = redactStoreUrl(resolveStoreUrl(opts.store));
       writeLine(
         `envkeep: serving workspace "${manager.workspace}" of ${store} on ${server.url} (SIGTERM or Ctrl-C stops)`,

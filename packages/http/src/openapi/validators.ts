@@ -237,7 +237,10 @@ function compileAll(document: ApiDocument): Map<string, OperationChecks> {
         | Json
         | undefined;
       if (bodySchema) {
-        const pointer = bodySchema.$ref as string;
+        const pointer =
+          typeof bodySchema.$ref === "string"
+            ? bodySchema.$ref
+            : `#${base}/${method}/requestBody/content/application~1json/schema`;
         entry.body = {
           validate: bodyAjv.compile({ $ref: `${DOCUMENT_ID}${pointer}` }),
           schema: deref(json, bodySchema).value,
