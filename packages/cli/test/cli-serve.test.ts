@@ -183,6 +183,17 @@ describe("envkeep serve", () => {
     expect(JSON.parse(info.stdout)).toMatchObject({ keys: ["A"] });
   });
 
+  it("a SIGTERM as soon as it says it is serving still stops it gracefully (no start-up window)", async () => {
+    const { serve } = setup();
+    // The handlers must be in place before the line is written; the window was microseconds, so
+    // a few starts in a row.
+    for (let i = 0; i < 12; i++) {
+      const server = await serve();
+      expect(await server.stop()).toBe(0);
+      expect(server.stderr()).toMatch(/envkeep: stopped; store closed\n$/);
+    }
+  }, 60_000);
+
   it("SIGTERM with a request that never finishes: cut after --shutdown-timeout, still exit 0", async () => {
     const { env, serve } = setup();
     const { token } = await createToken(env, ["--name", "t", "--scope", "write"]);

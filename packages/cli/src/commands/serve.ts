@@ -108,21 +108,23 @@ Examples:
           process.stderr,
         );
       }
-      const store = redactStoreUrl(resolveStoreUrl(opts.store));
-      writeLine(
-        `envkeep: serving workspace "${manager.workspace}" of ${store} on ${server.url} (SIGTERM or Ctrl-C stops)`,
-        process.stderr,
-      );
-
       // The first signal stops gracefully; ours are removed then, so a second one ends at once.
+      // They are in place before the line that says the server is up: a supervisor (or a test)
+      // that signals as soon as it reads it must not meet the default action (exit at once).
       const handlers = new Map<string, () => void>();
-      const signal = await new Promise<string>((resolve) => {
+      const stopSignal = new Promise<string>((resolve) => {
         for (const name of SIGNALS) {
           const handler = () => resolve(name);
           handlers.set(name, handler);
           process.once(name, handler);
         }
       });
+      const store = redactStoreUrl(resolveStoreUrl(opts.store));
+      writeLine(
+        `envkeep: serving workspace "${manager.workspace}" of ${store} on ${server.url} (SIGTERM or Ctrl-C stops)`,
+        process.stderr,
+      );
+      const signal = await stopSignal;
       for (const [name, handler] of handlers) process.off(name, handler);
       writeLine(
         `envkeep: ${signal}: stopping (${server.inFlight} requests in flight)`,
