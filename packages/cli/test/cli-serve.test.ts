@@ -125,6 +125,10 @@ describe("envkeep serve", () => {
     const body = JSON.stringify({ name: "slow", env: { A: "1" } });
     const { port } = new URL(server.url);
     // A POST whose body arrives in two halves, with the SIGTERM in between.
+    let markInFlight!: () => void;
+    const inFlight = new Promise<void>((resolve) => {
+      markInFlight = resolve;
+    });
     const answer = new Promise<{ status: number; body: string; headers: [string, string][] }>(
       (resolve, reject) => {
         const request = httpRequest(
@@ -137,6 +141,7 @@ describe("envkeep serve", () => {
               authorization: `Bearer ${token}`,
               "content-type": "application/json",
               "content-length": Buffer.byteLength(body),
+              expect: "100-continue",
             },
           },
           (response) => {
@@ -156,7 +161,9 @@ describe("envkeep serve", () => {
           },
         );
         request.on("error", reject);
-        request.write(body.slice(0, 10));
+        // The server sends 100 Continue as it hands the request to the API: from then on the
+        // request is in flight.
+        request.once("continue", () => request.write(body.slice(0, 10), () => markInFlight()));
         const waitForStop = setInterval(() => {
           if (/stopping \(1 requests in flight\)/.test(server.stderr())) {
             clearInterval(waitForStop);
@@ -165,7 +172,7 @@ describe("envkeep serve", () => {
         }, 20);
       },
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await inFlight;
     server.child.kill("SIGTERM");
     const finished = await answer;
     expect(finished.status).toBe(201);
@@ -208,11 +215,14 @@ describe("envkeep serve", () => {
         authorization: `Bearer ${token}`,
         "content-type": "application/json",
         "content-length": 1000,
+        expect: "100-continue",
       },
     });
     request.on("error", () => {});
-    request.write("{");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // In flight once the server has sent 100 Continue (see the test above).
+    await new Promise<void>((resolve) =>
+      request.once("continue", () => request.write("{", () => resolve())),
+    );
     const start = Date.now();
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
