@@ -11,6 +11,7 @@ const packages = [
   "store-test-suite",
   "store-sqlite",
   "store-redis",
+  "http",
   "cli",
   "dashboard",
 ];

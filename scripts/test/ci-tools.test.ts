@@ -15,3 +15,10 @@ it.skipIf(!process.env.CI)(
     expect(onPath("script", ["--version"]), "script --version").toBe(true);
   },
 );
+
+it.skipIf(!process.env.CI)(
+  "CI has openssl, without which the TLS test of envkeep serve would fail (.ci/run installs it)",
+  () => {
+    expect(onPath("openssl", ["version"]), "openssl version").toBe(true);
+  },
+);

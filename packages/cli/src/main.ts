@@ -4,6 +4,8 @@ import { describeCommanderError, routeErrors } from "./commander-errors.js";
 import { registerKeyCommands } from "./commands/key.js";
 import { registerRunCommand } from "./commands/run.js";
 import { registerSecretCommands } from "./commands/secret.js";
+import { registerServeCommand } from "./commands/serve.js";
+import { registerTokenCommands } from "./commands/token.js";
 import type { GlobalOptions } from "./context.js";
 import { assertNotAssignment } from "./entries.js";
 import { UsageError } from "./io.js";
@@ -56,11 +58,14 @@ Examples:
   $ export ENVKEEP_MASTER_KEY="$(envkeep key generate)"
   $ envkeep secret create api-keys API_KEY=- < key.txt
   $ envkeep secret list
-  $ envkeep run --secret api-keys -- node server.js`,
+  $ envkeep run --secret api-keys -- node server.js
+  $ envkeep serve --port 8787    # the HTTP API; callers need \`envkeep token create\``,
     );
   registerSecretCommands(program, globals);
   registerRunCommand(program, globals);
   registerKeyCommands(program, globals);
+  registerServeCommand(program, globals);
+  registerTokenCommands(program, globals);
   routeErrors(program);
   return program;
 }

@@ -286,11 +286,22 @@ const commandWords = fc.oneof(
       ["run"],
       ["key", "generate"],
       ["key", "rotate"],
+      ["token", "create"],
+      ["token", "list"],
+      ["token", "revoke"],
     ),
   },
   {
     weight: 2,
-    arbitrary: fc.constantFrom<string[]>([], ["secret"], ["key"], ["help"], ["help", "secret"]),
+    // Never `serve`: it would listen until a signal.
+    arbitrary: fc.constantFrom<string[]>(
+      [],
+      ["secret"],
+      ["key"],
+      ["token"],
+      ["help"],
+      ["help", "secret"],
+    ),
   },
   { weight: 1, arbitrary: junk.map((text) => [text]) },
 );

@@ -98,8 +98,15 @@ describe("envkeep CLI: usage errors never echo what may be a value", () => {
       ["secret"],
       /^envkeep: 'envkeep secret' needs a command: create, list, info, update, delete, templates; see 'envkeep secret --help'\n$/,
     );
-    await expectUsageError([], /^envkeep: 'envkeep' needs a command: secret, run, key; /);
+    await expectUsageError(
+      [],
+      /^envkeep: 'envkeep' needs a command: secret, run, key, serve, token; /,
+    );
     await expectUsageError(["key"], /^envkeep: 'envkeep key' needs a command: generate, rotate; /);
+    await expectUsageError(
+      ["token"],
+      /^envkeep: 'envkeep token' needs a command: create, list, revoke; /,
+    );
   });
 
   it.each([
@@ -109,6 +116,9 @@ describe("envkeep CLI: usage errors never echo what may be a value", () => {
     [["secret", "delete", "db", "--yes", CANARY]],
     [["key", "generate", CANARY]],
     [["key", "rotate", CANARY]],
+    [["token", "list", CANARY]],
+    [["token", "revoke", "0123456789abcdef", CANARY]],
+    [["serve", CANARY]],
   ])("excess arguments are counted, not shown: %j", async (argv) => {
     await expectUsageError(
       argv,

@@ -1,0 +1,147 @@
+/**
+ * The secret routes, under `/v1`: listSecrets, createSecret, getSecret, updateSecret,
+ * deleteSecret. Each route, in order: verifies the token and its scope (`requireToken`),
+ * validates parameters and body against the document, resolves the environment and checks the
+ * token may use it, and only then calls the manager. Values are never returned.
+ */
+import {
+  AlreadyExistsError,
+  ConflictError,
+  type IfExists,
+  resolveEnvironment,
+  type SecretInfo,
+} from "@envkeep/core";
+import { type Context, Hono } from "hono";
+import type { ApiContext, ApiEnv } from "../context.js";
+import { HttpError } from "../errors.js";
+import { authorizeEnvironment, requireToken } from "../middleware/auth.js";
+import { requestValidators } from "../openapi/validators.js";
+import { readJsonBody } from "../request/json-body.js";
+import { etagOf, secretJson } from "../secret-json.js";
+
+/** `If-Match`: `"<version>"` → that version; `*` or none → no condition. */
+function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const value = header.trim();
+  if (value === "*") return undefined;
+  const match = /^"([1-9][0-9]{0,15})"$/.exec(value);
+  const version = match ? Number(match[1]) : Number.NaN;
+  if (!Number.isSafeInteger(version)) {
+    throw new HttpError(
+      400,
+      "INVALID",
+      'If-Match takes one ETag of this API: "<version>" as a GET returned it (or *)',
+    );
+  }
+  return version;
+}
+
+function methodNotAllowed(allow: string) {
+  return (c: Context<ApiEnv>) => {
+    throw new HttpError(405, "INVALID", `${c.req.method} is not allowed here: use ${allow}`, {
+      Allow: allow,
+    });
+  };
+}
+
+/** The secret routes, to be mounted at `/v1`. */
+export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
+  const { manager, tokens, bodyLimit } = context;
+  const validate = requestValidators();
+  const app = new Hono<ApiEnv>();
+
+  /** The environment of a call (given, else the manager's default), if the token may use it. */
+  const allowedEnvironment = (
+    c: Context<ApiEnv>,
+    scope: "read" | "write",
+    given: string | undefined,
+  ) => {
+    const environment = resolveEnvironment(given, manager.environment);
+    authorizeEnvironment(c, tokens, scope, environment);
+    return environment;
+  };
+
+  const reply = (c: Context<ApiEnv>, info: SecretInfo, status: 200 | 201) => {
+    c.header("ETag", etagOf(info));
+    return c.json(secretJson(info), status);
+  };
+
+  app.get("/secrets", requireToken(tokens, "read"), async (c) => {
+    const { query } = validate.params("listSecrets", { path: c.req.param(), url: c.req.url });
+    const environment = allowedEnvironment(c, "read", query.environment);
+    const page = await manager.listPage({
+      environment,
+      maxObjects: query.max_objects,
+      ...(query.created_before === undefined ? {} : { createdBefore: query.created_before }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    });
+    return c.json({
+      data: page.secrets.map(secretJson),
+      ...(page.nextCursor === undefined ? {} : { next_cursor: page.nextCursor }),
+    });
+  });
+
+  app.post("/secrets", requireToken(tokens, "write"), async (c) => {
+    validate.params("createSecret", { path: c.req.param(), url: c.req.url });
+    const body = validate.body("createSecret", await readJsonBody(c.req.raw, bodyLimit));
+    const environment = allowedEnvironment(c, "write", body.environment);
+    const ifExists: IfExists = body.if_exists ?? "fail";
+    const location = `/v1/secrets/${encodeURIComponent(body.name)}?environment=${encodeURIComponent(environment)}`;
+    if (ifExists === "overwrite") {
+      const info = await manager.create(body.name, body.env, { environment, ifExists });
+      // A fresh secret is version 1; replacing one always moves it past 1.
+      if (info.version === 1) c.header("Location", location);
+      return reply(c, info, info.version === 1 ? 201 : 200);
+    }
+    try {
+      const info = await manager.create(body.name, body.env, { environment, ifExists: "fail" });
+      c.header("Location", location);
+      return reply(c, info, 201);
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError) || ifExists !== "skip") throw error;
+    }
+    return reply(c, await manager.create(body.name, body.env, { environment, ifExists }), 200);
+  });
+
+  app.get("/secrets/:secret_name", requireToken(tokens, "read"), async (c) => {
+    const { path, query } = validate.params("getSecret", { path: c.req.param(), url: c.req.url });
+    const environment = allowedEnvironment(c, "read", query.environment);
+    return reply(c, await manager.info(path.secret_name, { environment }), 200);
+  });
+
+  app.patch("/secrets/:secret_name", requireToken(tokens, "write"), async (c) => {
+    const { path, query } = validate.params("updateSecret", {
+      path: c.req.param(),
+      url: c.req.url,
+    });
+    const ifVersion = ifMatchVersion(c.req.header("if-match"));
+    const body = validate.body("updateSecret", await readJsonBody(c.req.raw, bodyLimit));
+    const environment = allowedEnvironment(c, "write", query.environment);
+    try {
+      const info = await manager.update(path.secret_name, body.env, {
+        environment,
+        ...(ifVersion === undefined ? {} : { ifVersion }),
+      });
+      return reply(c, info, 200);
+    } catch (error) {
+      if (error instanceof ConflictError && ifVersion !== undefined) {
+        throw new HttpError(412, "CONFLICT", error.message);
+      }
+      throw error;
+    }
+  });
+
+  app.delete("/secrets/:secret_name", requireToken(tokens, "write"), async (c) => {
+    const { path, query } = validate.params("deleteSecret", {
+      path: c.req.param(),
+      url: c.req.url,
+    });
+    const environment = allowedEnvironment(c, "write", query.environment);
+    await manager.delete(path.secret_name, { environment });
+    return c.body(null, 204);
+  });
+
+  app.all("/secrets", methodNotAllowed("GET, POST"));
+  app.all("/secrets/:secret_name", methodNotAllowed("GET, PATCH, DELETE"));
+  return app;
+}
