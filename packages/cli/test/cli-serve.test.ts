@@ -249,7 +249,10 @@ describe("envkeep serve", () => {
     expect(lines[0]).toMatch(
       /^envkeep: serving workspace "default" of sqlite:.*secrets\.db on http:\/\/127\.0\.0\.1:\d+ \(SIGTERM or Ctrl-C stops\)$/,
     );
-    expect(lines.slice(1, 3)).toEqual([
+    expect(lines[1]).toMatch(
+      /^envkeep: dashboard at http:\/\/127\.0\.0\.1:\d+\/ \(sign in with a token\)$/,
+    );
+    expect(lines.slice(2, 4)).toEqual([
       expect.stringMatching(
         new RegExp(
           `^\\S+Z GET /v1/secrets/\\{secret_name\\} 404 [\\d.]+ms token=${id} error=NOT_FOUND$`,
@@ -259,6 +262,20 @@ describe("envkeep serve", () => {
     ]);
     expect(logged.stderr()).not.toContain("some-name");
     expect(quiet.stderr()).not.toMatch(/ GET /);
+  });
+
+  it("serves the dashboard at / by default; --no-dashboard turns it off", async () => {
+    const { serve } = setup();
+    const withPage = await serve();
+    const page = await fetch(`${withPage.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toMatch(/script-src 'self'/);
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(await page.text()).toContain('<script type="module" src="assets/app.js">');
+    const without = await serve(["--no-dashboard"]);
+    expect((await checked(`${without.url}/`)).status).toBe(404);
+    expect(without.stderr()).not.toContain("dashboard at");
+    for (const server of [withPage, without]) expect(await server.stop()).toBe(0);
   });
 
   it("plain HTTP on an address other machines can reach: a warning on stderr", async () => {

@@ -7,6 +7,7 @@ export {
   parseMasterKey,
 } from "./crypto/master-key.js";
 export type { DotenvOptions } from "./dotenv/load-dotenv.js";
+export { type ParseDotenvOptions, parseDotenv } from "./dotenv/parse-dotenv.js";
 export { DEFAULT_ENVIRONMENT, DEFAULT_WORKSPACE, resolveEnvironment } from "./environment.js";
 export {
   AlreadyExistsError,

@@ -4,6 +4,7 @@
  * and the error mapping (`errors.ts`) for whatever any of them throws.
  */
 import { InvalidError, type SecretManager } from "@envkeep/core";
+import { dashboard } from "@envkeep/dashboard";
 import { type Context, Hono } from "hono";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { errorReply, HttpError } from "./errors.js";
@@ -12,6 +13,7 @@ import type { TokenVerifier } from "./middleware/auth.js";
 import { DEFAULT_BODY_LIMIT } from "./request/json-body.js";
 import { openApiRoutes } from "./routes/openapi.js";
 import { secretRoutes } from "./routes/secrets.js";
+import { sessionRoutes } from "./routes/session.js";
 
 /** Options of {@link createApi}. */
 export interface ApiOptions {
@@ -25,6 +27,11 @@ export interface ApiOptions {
   accessLog?: (entry: AccessLogEntry) => void;
   /** `Retry-After` of a 503 (store unavailable), in seconds. @default 1 */
   retryAfterSeconds?: number;
+  /**
+   * Also serve the dashboard (`@envkeep/dashboard`): a page at `/` that manages secrets through
+   * this API, signed in with a token. @default false
+   */
+  dashboard?: boolean;
 }
 
 /** The API: a Hono app. `api.fetch(request)` answers a `Request` with a `Response`. */
@@ -45,6 +52,9 @@ function checkOptions(options: ApiOptions) {
   const tokens = options.tokens ?? options.manager.tokens;
   if (typeof tokens?.verify !== "function" || typeof tokens.authorize !== "function") {
     throw new InvalidError("invalid tokens: expected { verify, authorize } (manager.tokens)");
+  }
+  if (options.dashboard !== undefined && typeof options.dashboard !== "boolean") {
+    throw new InvalidError("invalid dashboard: expected true or false");
   }
   if (options.accessLog !== undefined && typeof options.accessLog !== "function") {
     throw new InvalidError("invalid accessLog: expected a function");
@@ -91,8 +101,9 @@ export function createApi(options: ApiOptions): EnvkeepApi {
   });
 
   app.route("/v1", secretRoutes(context));
+  app.route("/v1", sessionRoutes(context));
   app.route("/v1", openApiRoutes());
-  // Further route groups mount here, each its own file (the dashboard of issue 12 goes at "/").
+  if (options.dashboard) app.route("/", dashboard());
 
   const answer = (c: Context<ApiEnv>, error: unknown) => {
     const reply = errorReply(error, { retryAfterSeconds });

@@ -219,7 +219,7 @@ const cases: Case[] = [
   post(
     "an unknown field",
     { name: "x", env, values: env },
-    /^unknown field in the request body \(not shown: it may be a value\) \(it takes name, environment, env, if_exists\)$/,
+    /^unknown field in the request body \(not shown: it may be a value\) \(it takes name, environment, env, dotenv, if_exists\)$/,
   ),
   post(
     "an unknown field that may be a value",

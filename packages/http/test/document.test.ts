@@ -27,7 +27,7 @@ describe("the seed, kept", () => {
     });
   });
 
-  it("Secret keeps the seed's snake_case fields; SecretCreate requires name and env", () => {
+  it("Secret keeps the seed's snake_case fields; SecretCreate requires name, and env (or dotenv)", () => {
     const secret = document.components.schemas.Secret;
     for (const field of ["secret_id", "name", "environment", "created_at", "keys"]) {
       expect(secret.properties).toHaveProperty(field);
@@ -35,9 +35,13 @@ describe("the seed, kept", () => {
     expect(secret.properties.created_at).toEqual({ type: "string", format: "date-time" });
     expect(secret.properties.keys).toMatchObject({ type: "array", items: { type: "string" } });
     const create = document.components.schemas.SecretCreate;
-    expect(create.required).toEqual(["name", "env"]);
+    expect(create.required).toEqual(["name"]);
+    expect(create.oneOf.map((choice: { required: string[] }) => choice.required)).toEqual([
+      ["env"],
+      ["dotenv"],
+    ]);
     expect(Object.keys(create.properties)).toEqual(
-      expect.arrayContaining(["name", "environment", "env"]),
+      expect.arrayContaining(["name", "environment", "env", "dotenv"]),
     );
   });
 

@@ -50,6 +50,7 @@ export function registerServeCommand(program: Command, globals: Globals): void {
       "10",
     )
     .addOption(new Option("--no-access-log", "do not log one line per request on stderr"))
+    .addOption(new Option("--no-dashboard", "do not serve the dashboard page at /"))
     .addHelpText(
       "after",
       `
@@ -57,6 +58,8 @@ The store comes from --store or ENVKEEP_STORE (default sqlite:./.envkeep/secrets
 key from ENVKEEP_MASTER_KEY; -e sets the environment of requests that name none. Callers need a
 token: envkeep token create --name NAME --scope read|write|admin [--environment ENV].
 Each request is logged on stderr as one line: time, method, route, status, ms, token id.
+The dashboard (open the URL in a browser, sign in with a token) is served at / unless
+--no-dashboard.
 SIGTERM or SIGINT stops it: requests in flight finish, then the store closes.
 
 Examples:
@@ -87,6 +90,7 @@ Examples:
         const api = createApi({
           manager,
           bodyLimit,
+          dashboard: options.dashboard !== false,
           ...(options.accessLog === false
             ? {}
             : { accessLog: (entry) => writeLine(formatAccessLog(entry), process.stderr) }),
@@ -124,6 +128,9 @@ Examples:
         `envkeep: serving workspace "${manager.workspace}" of ${store} on ${server.url} (SIGTERM or Ctrl-C stops)`,
         process.stderr,
       );
+      if (options.dashboard !== false) {
+        writeLine(`envkeep: dashboard at ${server.url}/ (sign in with a token)`, process.stderr);
+      }
       const signal = await stopSignal;
       for (const [name, handler] of handlers) process.off(name, handler);
       writeLine(

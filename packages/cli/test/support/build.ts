@@ -20,7 +20,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 export const root = path.resolve(import.meta.dirname, "../../../..");
 export const bin = path.join(root, "packages/cli/dist/bin.js");
 
-const packages = ["core", "store-memory", "store-sqlite", "store-redis", "http", "cli"];
+const packages = [
+  "core",
+  "store-memory",
+  "store-sqlite",
+  "store-redis",
+  "dashboard",
+  "http",
+  "cli",
+];
 const stampFile = path.join(root, "packages/cli/dist/.e2e-build-stamp");
 const lockDir = path.join(
   tmpdir(),

@@ -91,7 +91,10 @@ export function apiDocument() {
         "environments.",
     },
     servers: [{ url: "/v1" }],
-    tags: [{ name: "Secrets", description: "Encrypted environment-variable secrets." }],
+    tags: [
+      { name: "Secrets", description: "Encrypted environment-variable secrets." },
+      { name: "Session", description: "What a token may know of itself." },
+    ],
     paths: {
       "/secrets": {
         get: {
@@ -191,6 +194,41 @@ export function apiDocument() {
             "204": { description: "Secret deleted." },
             ...commonErrors,
             "404": response("NotFound"),
+          },
+        },
+      },
+      "/token": {
+        get: {
+          tags: ["Session"],
+          summary: "Get Access Token",
+          description:
+            "The caller's own token: its id, name, scope, environments and expiry. Never the token. " +
+            "Needs scope `read`.",
+          operationId: "getAccessToken",
+          responses: {
+            "200": {
+              description: "The token that made this request.",
+              content: { "application/json": { schema: ref("AccessToken") } },
+            },
+            ...commonErrors,
+          },
+        },
+      },
+      "/environments": {
+        get: {
+          tags: ["Session"],
+          summary: "List Environments",
+          description:
+            "The environments the token may use: those it is limited to, or, for a token of every " +
+            "environment, those of the workspace that hold (or held) secrets. `default` is the " +
+            "environment calls use when they name none. Needs scope `read`.",
+          operationId: "listEnvironments",
+          responses: {
+            "200": {
+              description: "Environment names, sorted.",
+              content: { "application/json": { schema: ref("EnvironmentList") } },
+            },
+            ...commonErrors,
           },
         },
       },
@@ -298,12 +336,24 @@ export function apiDocument() {
         },
         SecretCreate: {
           type: "object",
-          required: ["name", "env"],
+          description:
+            "A new secret: its contents as `env`, or as the text of a .env file (`dotenv`).",
+          required: ["name"],
+          oneOf: [
+            { required: ["env"], properties: { env: ref("Env") } },
+            { required: ["dotenv"], properties: { dotenv: { type: "string" } } },
+          ],
           additionalProperties: false,
           properties: {
             name: ref("SecretName"),
             environment: ref("EnvironmentName"),
             env: ref("Env"),
+            dotenv: {
+              type: "string",
+              maxLength: 1_048_576,
+              description:
+                "the contents as .env text, read by the rules of Secret.fromDotenv; a $VAR reference sees only the text's own earlier keys",
+            },
             if_exists: {
               type: "string",
               enum: ["fail", "skip", "overwrite"],
@@ -317,6 +367,33 @@ export function apiDocument() {
           required: ["env"],
           additionalProperties: false,
           properties: { env: ref("EnvChanges") },
+        },
+        AccessToken: {
+          type: "object",
+          description: "A token's facts. Never the token.",
+          required: ["id", "name", "scope", "environments", "created_at"],
+          additionalProperties: false,
+          properties: {
+            id: { type: "string", pattern: "^[0-9a-f]{16}$" },
+            name: { type: "string" },
+            scope: { type: "string", enum: ["read", "write", "admin"] },
+            environments: {
+              type: ["array", "null"],
+              items: ref("EnvironmentName"),
+              description: "The environments it may use, or null for all.",
+            },
+            created_at: { type: "string", format: "date-time" },
+            expires_at: { type: "string", format: "date-time" },
+          },
+        },
+        EnvironmentList: {
+          type: "object",
+          required: ["data", "default"],
+          additionalProperties: false,
+          properties: {
+            data: { type: "array", items: ref("EnvironmentName") },
+            default: ref("EnvironmentName"),
+          },
         },
         Error: {
           type: "object",

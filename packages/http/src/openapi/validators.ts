@@ -38,7 +38,10 @@ export interface SecretParams {
 /** The body of `createSecret`, validated. */
 export interface SecretCreateBody {
   name: string;
-  env: Record<string, string>;
+  /** The contents: exactly one of `env` and `dotenv` is given. */
+  env?: Record<string, string>;
+  /** The contents as .env text. */
+  dotenv?: string;
   environment?: string;
   if_exists?: "fail" | "skip" | "overwrite";
 }
@@ -54,6 +57,8 @@ interface ParamsOf {
   deleteSecret: SecretParams;
   updateSecret: SecretParams;
   createSecret: Record<string, never>;
+  getAccessToken: Record<string, never>;
+  listEnvironments: Record<string, never>;
 }
 
 interface BodyOf {

@@ -8,6 +8,7 @@ import {
   AlreadyExistsError,
   ConflictError,
   type IfExists,
+  parseDotenv,
   resolveEnvironment,
   type SecretInfo,
 } from "@envkeep/core";
@@ -85,22 +86,25 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     validate.params("createSecret", { path: c.req.param(), url: c.req.url });
     const body = validate.body("createSecret", await readJsonBody(c.req.raw, bodyLimit));
     const environment = allowedEnvironment(c, "write", body.environment);
+    // A pasted .env text is read by core's own rules; its references see only its own earlier
+    // keys, never this server's environment.
+    const env = body.env ?? parseDotenv(body.dotenv ?? "", { env: {}, source: "the dotenv text" });
     const ifExists: IfExists = body.if_exists ?? "fail";
     const location = `/v1/secrets/${encodeURIComponent(body.name)}?environment=${encodeURIComponent(environment)}`;
     if (ifExists === "overwrite") {
-      const info = await manager.create(body.name, body.env, { environment, ifExists });
+      const info = await manager.create(body.name, env, { environment, ifExists });
       // A fresh secret is version 1; replacing one always moves it past 1.
       if (info.version === 1) c.header("Location", location);
       return reply(c, info, info.version === 1 ? 201 : 200);
     }
     try {
-      const info = await manager.create(body.name, body.env, { environment, ifExists: "fail" });
+      const info = await manager.create(body.name, env, { environment, ifExists: "fail" });
       c.header("Location", location);
       return reply(c, info, 201);
     } catch (error) {
       if (!(error instanceof AlreadyExistsError) || ifExists !== "skip") throw error;
     }
-    return reply(c, await manager.create(body.name, body.env, { environment, ifExists }), 200);
+    return reply(c, await manager.create(body.name, env, { environment, ifExists }), 200);
   });
 
   app.get("/secrets/:secret_name", requireToken(tokens, "read"), async (c) => {

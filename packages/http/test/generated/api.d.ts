@@ -62,6 +62,46 @@ export interface paths {
         patch: operations["updateSecret"];
         trace?: never;
     };
+    "/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Access Token
+         * @description The caller's own token: its id, name, scope, environments and expiry. Never the token. Needs scope `read`.
+         */
+        get: operations["getAccessToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Environments
+         * @description The environments the token may use: those it is limited to, or, for a token of every environment, those of the workspace that hold (or held) secrets. `default` is the environment calls use when they name none. Needs scope `read`.
+         */
+        get: operations["listEnvironments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -126,18 +166,42 @@ export interface components {
             /** @description Present when there may be more: pass it as `cursor`. */
             next_cursor?: string;
         };
+        /** @description A new secret: its contents as `env`, or as the text of a .env file (`dotenv`). */
         SecretCreate: {
             name: components["schemas"]["SecretName"];
             environment?: components["schemas"]["EnvironmentName"];
-            env: components["schemas"]["Env"];
+            env?: components["schemas"]["Env"];
+            /** @description the contents as .env text, read by the rules of Secret.fromDotenv; a $VAR reference sees only the text's own earlier keys */
+            dotenv?: string;
             /**
              * @description what to do when the name is taken: "fail" (409, the default), "skip" (keep it) or "overwrite" (replace its contents)
              * @enum {string}
              */
             if_exists?: "fail" | "skip" | "overwrite";
-        };
+        } & ({
+            env: components["schemas"]["Env"];
+        } | {
+            dotenv: string;
+        });
         SecretUpdate: {
             env: components["schemas"]["EnvChanges"];
+        };
+        /** @description A token's facts. Never the token. */
+        AccessToken: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            scope: "read" | "write" | "admin";
+            /** @description The environments it may use, or null for all. */
+            environments: components["schemas"]["EnvironmentName"][] | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string;
+        };
+        EnvironmentList: {
+            data: components["schemas"]["EnvironmentName"][];
+            default: components["schemas"]["EnvironmentName"];
         };
         Error: {
             error: {
@@ -461,6 +525,56 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAccessToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token that made this request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessToken"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEnvironments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Environment names, sorted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
