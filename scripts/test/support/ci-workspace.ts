@@ -83,11 +83,12 @@ function writeFiles(dir: string, files: Record<string, string>): void {
  */
 export function ciWorkspaces() {
   const base = mkdtempSync(path.join(tmpdir(), "envkeep-ci-"));
-  // .ci/run installs redis-server, openssl and script(1) where they are missing; the fixtures need
-  // none, and a test must never apt-get install on a developer's machine: stand-ins that exit 0.
+  // .ci/run installs redis-server, openssl, script(1) and chromium where they are missing; the
+  // fixtures need none, and a test must never apt-get install on a developer's machine:
+  // stand-ins that exit 0.
   const stubs = path.join(base, "bin");
   mkdirSync(stubs);
-  for (const tool of ["redis-server", "redis-cli", "openssl", "script"]) {
+  for (const tool of ["redis-server", "redis-cli", "openssl", "script", "chromium"]) {
     writeFileSync(path.join(stubs, tool), "#!/bin/sh\nexit 0\n");
     chmodSync(path.join(stubs, tool), 0o755);
   }
