@@ -8,15 +8,16 @@
 /**
  * Characters never written as they are: control characters (C0, DEL, C1: `\n`, `\r`, `\t`, ESC…),
  * format characters (the bidi overrides and isolates, zero-width characters, BOM…), the line and
- * paragraph separators, and lone surrogates.
+ * paragraph separators, lone surrogates, and the whole invisible-operators block U+2060–U+206F
+ * (its unassigned points too: a terminal that knows a newer Unicode may act on them).
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u2060-\u206F]/gu;
 
 /**
  * The unsafe characters `JSON.stringify` leaves as they are: it escapes C0 and lone surrogates in
  * strings, and its only raw C0 characters are the newlines of its indentation.
  */
-const UNSAFE_IN_JSON = /[\u007F-\u009F\p{Cf}\p{Zl}\p{Zp}]/gu;
+const UNSAFE_IN_JSON = /[\u007F-\u009F\p{Cf}\p{Zl}\p{Zp}\u2060-\u206F]/gu;
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 

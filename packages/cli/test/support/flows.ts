@@ -298,7 +298,8 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect(templates.stdout).toMatch(
         /^postgres\s+.*PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE$/m,
       );
-      expect(JSON.parse((await cli(["secret", "templates", "--json"])).stdout)).toHaveLength(6);
+      expect(templates.stdout).toMatch(/^mongodb\s+.*MONGO_URI$/m);
+      expect(JSON.parse((await cli(["secret", "templates", "--json"])).stdout)).toHaveLength(7);
       const missing = await cli([
         "secret",
         "create",
