@@ -1,4 +1,4 @@
-import { chmod, mkdir, open } from "node:fs/promises";
+import { chmod, mkdir, open, stat } from "node:fs/promises";
 import path from "node:path";
 import {
   InvalidError,
@@ -131,8 +131,33 @@ async function migrate(query: Query, sql: ReturnType<typeof statements>): Promis
 }
 
 /** Creates the file with mode 0600 (and its directory) unless it exists; never changes an existing file. */
+/**
+ * Creates `dir` and its missing parents (mode 0700), one level at a time. Not `mkdir`'s
+ * `recursive` option: on Node 20 it loops forever under a directory that exists but refuses new
+ * entries (`/proc/nope`), where this fails at once with that level's error.
+ */
+async function createDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = dir; ; current = path.dirname(current)) {
+    try {
+      await stat(current);
+      break;
+    } catch (error) {
+      if (codeOf(error) !== "ENOENT" || path.dirname(current) === current) throw error;
+      missing.unshift(current);
+    }
+  }
+  for (const level of missing) {
+    try {
+      await mkdir(level, { mode: 0o700 });
+    } catch (error) {
+      if (codeOf(error) !== "EEXIST") throw error; // another process made it meanwhile
+    }
+  }
+}
+
 async function createFile(file: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  await createDirectories(path.dirname(path.resolve(file)));
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, "wx", 0o600);

@@ -95,6 +95,22 @@ describe("sqliteStore: opening the file", () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it("a directory that cannot be created fails at once, not in an endless loop (/proc/nope)", async () => {
+    // Node 20's recursive mkdir never returns under /proc: the store creates one level at a time.
+    const file = "/proc/envkeep-nope/deeper/secrets.db";
+    const store = sqliteStore({ path: file });
+    const error = await failure(() => store.get(record()));
+    expect(error.message).toContain(file);
+    expect((error.cause as NodeJS.ErrnoException).code).toMatch(/^E/);
+    await store.close();
+    // Missing levels under a writable directory are still created, each with mode 0700.
+    const nested = path.join(temp.dir, "a", "b", "c", "secrets.db");
+    const created = sqliteStore({ path: nested });
+    await created.count({ workspace: "ws", environment: "dev" });
+    await created.close();
+    expect(statSync(path.join(temp.dir, "a", "b")).mode & 0o777).toBe(0o700);
+  }, 10_000);
+
   it("bad options are an InvalidError at once", () => {
     expect(() => sqliteStore({ path: "" })).toThrow(InvalidError);
     expect(() => sqliteStore({} as never)).toThrow(InvalidError);
