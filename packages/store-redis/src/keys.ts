@@ -31,13 +31,18 @@ export interface ScopeKeys {
 const TIME_OFFSET = 2 ** 52;
 const TIME_WIDTH = 17;
 
-/** Rejects a prefix that would break hash tags or key parsing. */
-export function assertPrefix(prefix: string): void {
-  if (prefix.length === 0 || /[{}\s]/.test(prefix)) {
+/**
+ * The prefix keys start with, checked: a trailing `:` is dropped (the store adds its own, and
+ * `"acme:"` must not become `acme::…`); one that would break hash tags or key parsing is refused.
+ */
+export function normalizePrefix(given: string): string {
+  const prefix = typeof given === "string" ? given.replace(/:+$/, "") : given;
+  if (typeof prefix !== "string" || prefix.length === 0 || /[{}\s]/.test(prefix)) {
     throw new InvalidError(
-      `redisStore: prefix must be non-empty, without braces or whitespace (got ${JSON.stringify(prefix)})`,
+      `redisStore: prefix must be non-empty, without braces or whitespace (got ${JSON.stringify(given)})`,
     );
   }
+  return prefix;
 }
 
 /**

@@ -10,9 +10,9 @@ import {
 } from "@envkeep/core";
 import { type RawRedis, type RedisClientLike, RedisConnection } from "./connection.js";
 import {
-  assertPrefix,
   environmentsKey,
   indexMember,
+  normalizePrefix,
   parseMember,
   recordKey,
   scopeKeys,
@@ -52,7 +52,7 @@ export interface RedisStoreOptions {
   client?: RedisClientLike;
   /**
    * First part of every key, so that several tenants (or envkeep deployments) share one Redis.
-   * No braces or whitespace.
+   * No braces or whitespace; a trailing `:` is dropped (keys are `<prefix>:…`).
    * @default "envkeep"
    */
   prefix?: string;
@@ -198,8 +198,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   if (options.url !== undefined && options.client !== undefined) {
     throw new InvalidError("redisStore: give either url or client, not both");
   }
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  assertPrefix(prefix);
+  const prefix = normalizePrefix(options.prefix ?? DEFAULT_PREFIX);
   const timeoutMs = positiveMs(options.timeoutMs, DEFAULT_TIMEOUT_MS, "timeoutMs");
   const waitForReplicas = options.waitForReplicas ?? 0;
   if (!Number.isSafeInteger(waitForReplicas) || waitForReplicas < 0) {

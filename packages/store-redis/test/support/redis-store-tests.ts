@@ -217,6 +217,20 @@ export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSe
       }
     });
 
+    it("a prefix given with its trailing colon keeps single colons in every key", async () => {
+      const withColon = setup.newStore(`${setup.prefix}-colon:`);
+      try {
+        expect(withColon.prefix).toBe(`${setup.prefix}-colon`);
+        const ws = ctx.workspace();
+        await withColon.create(record(ws, "x", 1));
+        const keys = await keysUnder(setup.admin, `${setup.prefix}-colon`);
+        expect(keys.length).toBeGreaterThan(0);
+        for (const key of keys) expect(key).not.toContain("::");
+      } finally {
+        await withColon.close();
+      }
+    });
+
     it("close() leaves a caller's client connected", async () => {
       const store = redisStore({ client: setup.admin, prefix: `${setup.prefix}-borrowed` });
       const ws = ctx.workspace();
@@ -243,6 +257,7 @@ export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSe
     it("rejects bad options at once with InvalidError (a bad prefix or URL, url with client)", () => {
       expect(() => redisStore({ prefix: "a{b}" })).toThrow(/prefix/);
       expect(() => redisStore({ prefix: "" })).toThrow(/prefix/);
+      expect(() => redisStore({ prefix: ":" })).toThrow(/prefix/);
       expect(() => redisStore({ url: "redis://x", client: setup.admin })).toThrow(/either/);
       expect(() => redisStore({ timeoutMs: 0 })).toThrow(/timeoutMs/);
       for (const url of ["http://x", "redis://:pw-123@host:99999", "not a url"]) {
