@@ -63,13 +63,13 @@ beforeAll(async () => {
 afterAll(() => work.remove());
 
 describe.skipIf(!hasScript)("envkeep CLI on a terminal", () => {
-  it("delete asks first: anything but yes keeps the secret", async () => {
+  it("delete asks first: anything but yes keeps the secret, and exits 1", async () => {
     await cli(["secret", "create", "doomed", "A=1"]);
     const prompt = "This cannot be undone. [y/N]";
     const kept = await inTerminal(["secret", "delete", "doomed"], { prompt, answer: "n\r" });
     expect(kept.output).toContain('Delete secret "doomed" in environment "main" (1 key)?');
     expect(kept.output).toContain("Not deleted.");
-    expect(kept.code).toBe(0);
+    expect(kept.code).toBe(1);
     expect((await cli(["secret", "info", "doomed"])).code).toBe(0);
     const gone = await inTerminal(["secret", "delete", "doomed"], { prompt, answer: "y\r" });
     expect(gone.output).toContain('Deleted secret "doomed"');

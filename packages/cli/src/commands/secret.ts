@@ -198,11 +198,17 @@ Examples:
       await withManager(opts, async (secrets) => {
         const environment = opts.env === undefined ? {} : { environment: opts.env };
         const before = await secrets.info(name, environment);
-        const changes: Record<string, string | null> = Object.fromEntries(
-          await resolveAssignments(assignments),
-        );
-        for (const key of unset) changes[key] = null;
-        const info = await secrets.update(name, changes, environment);
+        // A Map, then own properties: a key such as __proto__ is an ordinary key.
+        const changes = new Map<string, string | null>(await resolveAssignments(assignments));
+        for (const key of unset) changes.set(key, null);
+        const absent = unset.filter((key) => !before.keys.includes(key));
+        if (absent.length > 0) {
+          writeLine(
+            `envkeep: warning: secret "${before.name}" has no key ${absent.join(", ")}: nothing to remove`,
+            process.stderr,
+          );
+        }
+        const info = await secrets.update(name, Object.fromEntries(changes), environment);
         writeLine(
           info.version === before.version
             ? `Secret "${info.name}" in environment "${info.environment}" is unchanged (version ${info.version})`
@@ -244,7 +250,9 @@ Examples:
             ),
           );
           if (!ok) {
+            // Exit 1, so that a script (or a person checking $?) can tell nothing was deleted.
             process.stderr.write("Not deleted.\n");
+            process.exitCode = 1;
             return;
           }
         }

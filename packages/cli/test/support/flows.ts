@@ -113,6 +113,18 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       );
       const unchanged = await cli(["secret", "update", "api-keys", "API_KEY=sk-two"]);
       expect(unchanged.stdout).toMatch(/unchanged \(version 2\)/);
+      expect(unchanged.stderr).toBe("");
+      // Removing a key the secret does not have says so (and changes nothing).
+      const absent = await cli(["secret", "update", "api-keys", "--unset", "NOPE", "REGION"]);
+      expect(absent.code).toBe(0);
+      expect(absent.stdout).toMatch(/unchanged \(version 2\)/);
+      expect(absent.stderr).toBe(
+        'envkeep: warning: secret "api-keys" has no key NOPE, REGION: nothing to remove\n',
+      );
+      // __proto__ is an ordinary key to set and to remove.
+      await cli(["secret", "update", "api-keys", "__proto__=p"]);
+      const removed = await cli(["secret", "update", "api-keys", "--unset", "__proto__"]);
+      expect(removed.stdout).toMatch(/version 4\); keys: API_KEY$/m);
       const rerun = await cli([
         "run",
         "-s",
