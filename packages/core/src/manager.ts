@@ -19,7 +19,12 @@ import {
   updateSecret,
 } from "./records/writes.js";
 import { type RotateOptions, type RotationReport, rotateKeys } from "./rotation.js";
-import { assertRequiredKeys, type ExplainedEnv, explainLayers } from "./run/explain.js";
+import {
+  assertRequiredKeys,
+  type ExplainedEnv,
+  explainLayers,
+  explainStartFailure,
+} from "./run/explain.js";
 import {
   assertCommand,
   childEnvironment,
@@ -473,7 +478,7 @@ export class SecretManager {
     fn: (env: Record<string, string>) => T | Promise<T>,
   ): Promise<Awaited<T>> {
     if (typeof fn !== "function") throw new InvalidError("run expects a function to call");
-    const env = await this.#resolveForRun(options);
+    const { env } = await this.#resolveForRun(options);
     return await fn(env);
   }
 
@@ -506,18 +511,30 @@ export class SecretManager {
       ...(env === undefined ? {} : { env }),
       ...(requiredKeys === undefined ? {} : { requiredKeys }),
     });
-    return spawnWithEnv(command, args, childEnvironment(resolved, inheritEnv), spawnOptions);
+    try {
+      return await spawnWithEnv(
+        command,
+        args,
+        childEnvironment(resolved.env, inheritEnv),
+        spawnOptions,
+      );
+    } catch (error) {
+      throw explainStartFailure(error, resolved.explain);
+    }
   }
 
-  async #resolveForRun(options: RunOptions): Promise<Record<string, string>> {
+  async #resolveForRun(options: RunOptions): Promise<ExplainedEnv> {
     if (!options || typeof options !== "object") throw new InvalidError("expected run options");
     const requiredKeys = options.requiredKeys ?? [];
     if (!Array.isArray(requiredKeys))
       throw new InvalidError("requiredKeys must be an array of keys");
     for (const key of requiredKeys) assertKey(key);
-    const env = await this.resolve(options.secrets ?? [], { env: options.env ?? {} });
-    assertRequiredKeys(env, requiredKeys);
-    return env;
+    const explained = await this.resolve(options.secrets ?? [], {
+      env: options.env ?? {},
+      explain: true,
+    });
+    assertRequiredKeys(explained.env, requiredKeys);
+    return explained;
   }
 
   /**

@@ -142,6 +142,36 @@ describe("spawn", () => {
     await expect(secrets.spawn("node", [1 as never])).rejects.toThrow(InvalidError);
   });
 
+  it("a command not found because a secret set PATH says which secret set it", async () => {
+    const secrets = new SecretManager({
+      store: memoryStore(),
+      masterKey: generateMasterKey(),
+      environment: "dev",
+    });
+    await secrets.create("tools", { PATH: "/nowhere/bin", TOKEN: "t-value-123" });
+    const error = await secrets
+      .spawn("node", ["-e", "0"], { secrets: [secrets.fromName("tools")] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidError);
+    expect((error as Error).message).toBe(
+      'cannot start "node": command not found; PATH was set by secret "tools" (environment "dev"), so the command was looked up there',
+    );
+    expect((error as Error).message).not.toContain("/nowhere");
+    // Without a PATH from a secret, the message stays as it was.
+    const plain = await secrets
+      .spawn("envkeep-no-such-command-xyz", [], { secrets: [secrets.fromName("tools")], env: {} })
+      .catch((e: unknown) => e);
+    expect((plain as Error).message).toMatch(/PATH was set by secret "tools"/);
+    const noPath = await secrets.spawn("envkeep-no-such-command-xyz", []).catch((e: unknown) => e);
+    expect((noPath as Error).message).toBe(
+      'cannot start "envkeep-no-such-command-xyz": command not found',
+    );
+    const fromEnv = await secrets
+      .spawn("node", [], { env: { PATH: "/nowhere" } })
+      .catch((e: unknown) => e);
+    expect((fromEnv as Error).message).toMatch(/PATH was set by the env option/);
+  });
+
   it("passes spawn options such as cwd through", async () => {
     const secrets = manager();
     const { child, exit } = await secrets.spawn(

@@ -1,4 +1,4 @@
-import { NotFoundError } from "../errors.js";
+import { InvalidError, NotFoundError } from "../errors.js";
 import type { SecretOrigin } from "../secret.js";
 
 /** Where one key of a resolved environment came from: a secret, or the plain `env` option. */
@@ -63,4 +63,33 @@ export function assertRequiredKeys(
   if (missing.length > 0) {
     throw new NotFoundError(`missing required keys: ${missing.join(", ")}`);
   }
+}
+
+/** Names where a layer came from, for messages (names only, never values). */
+export function describeOrigin(origin: EnvOrigin): string {
+  switch (origin.kind) {
+    case "named":
+      return `secret "${origin.name}" (environment "${origin.environment}")`;
+    case "dotenv":
+      return "a .env file";
+    case "ephemeral":
+      return "an ephemeral secret";
+    case "env":
+      return "the env option";
+  }
+}
+
+/**
+ * A child that could not start because its command was not found: when the resolved `PATH` came
+ * from a secret (or a .env file, or the `env` option), the message says which, since a secret
+ * holding `PATH` is the usual reason. Any other error is returned as it is.
+ */
+export function explainStartFailure(error: unknown, explain: ExplainedEnv["explain"]): unknown {
+  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  const path = Object.hasOwn(explain, "PATH") ? explain.PATH : undefined;
+  if (!(error instanceof InvalidError) || code !== "ENOENT" || !path) return error;
+  return new InvalidError(
+    `${error.message}; PATH was set by ${describeOrigin(path.from)}, so the command was looked up there`,
+    { cause: error.cause },
+  );
 }
