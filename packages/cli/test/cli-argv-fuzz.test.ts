@@ -285,6 +285,8 @@ const commandWords = fc.oneof(
       ["secret", "templates"],
       ["run"],
       ["key", "generate"],
+      ["key", "id"],
+      ["key", "status"],
       ["key", "rotate"],
       ["token", "create"],
       ["token", "list"],

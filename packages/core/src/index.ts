@@ -24,6 +24,7 @@ export {
   UnknownKeyError,
 } from "./errors.js";
 export type { SecretInfo } from "./info.js";
+export type { KeyStatus } from "./key-status.js";
 export {
   type CreateOptions,
   type DeleteOptions,

@@ -2,6 +2,7 @@ import { Keyring, type KeyringOptions } from "./crypto/keyring.js";
 import { resolveEnvironment, resolveWorkspace } from "./environment.js";
 import { InvalidError } from "./errors.js";
 import { type SecretInfo, toSecretInfo } from "./info.js";
+import { type KeyStatus, keyStatus } from "./key-status.js";
 import { mergeLayers } from "./merge.js";
 import {
   cursorAfter,
@@ -554,6 +555,26 @@ export class SecretManager {
   async rotate(options: RotateOptions = {}): Promise<RotationReport> {
     options = checkOptions(options, "rotate");
     return rotateKeys(this.#records, this.workspace, options);
+  }
+
+  /**
+   * How many records of the workspace each master key seals (access tokens included), from the
+   * key id each record states: which keys a rotation still needs, and whether an old key can go.
+   * Reads metadata only; opens nothing.
+   *
+   * @example
+   * ```ts
+   * const { keys } = await secrets.keyStatus();
+   * // [{ keyId: "kNew…", records: 40, held: true, primary: true }, { keyId: "kOld…", records: 2, … }]
+   * ```
+   */
+  async keyStatus(): Promise<KeyStatus> {
+    return keyStatus(this.#records, this.workspace);
+  }
+
+  /** Ids of the master keys this manager holds, primary first (never the keys). */
+  get keyIds(): string[] {
+    return this.#records.keyring.ids;
   }
 
   /** Closes the store. */

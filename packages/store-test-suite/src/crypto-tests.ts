@@ -202,6 +202,37 @@ export function defineCryptoTests(ctx: StoreSuiteContext, test: DefineTest): voi
       await expectIntegrityError(newOnly, "c", "prod");
     });
 
+    test("keyStatus counts records per master key: what a rotation still needs", async () => {
+      const oldKey = ctx.masterKey;
+      const newKey = generateMasterKey();
+      const before = ctx.manager();
+      await before.create("a", { V: "1" });
+      await before.create("b", { V: "2" }, { environment: "prod" });
+      await before.tokens.create({ name: "ci", scope: "read" });
+      await tamper(ctx, "a", (r) => r); // unchanged: still counted under the old key
+      const rotating = ctx.manager({ masterKey: undefined, keyring: [newKey, oldKey] });
+      const start = await rotating.keyStatus();
+      expect(start.primaryKeyId).toBe(rotating.primaryKeyId);
+      expect(start.heldKeyIds).toEqual(rotating.keyIds);
+      expect(start.keys).toEqual([
+        { keyId: rotating.keyIds[0], records: 0, held: true, primary: true },
+        { keyId: rotating.keyIds[1], records: 3, held: true, primary: false },
+      ]);
+      await rotating.rotate();
+      const done = await rotating.keyStatus();
+      expect(done.keys.map((k) => [k.records, k.primary])).toEqual([
+        [3, true],
+        [0, false],
+      ]);
+      // A manager holding only the old key sees records under a key it does not hold.
+      const oldOnly = await ctx.manager().keyStatus();
+      expect(oldOnly.keys).toEqual([
+        { keyId: oldOnly.primaryKeyId, records: 0, held: true, primary: true },
+        { keyId: done.primaryKeyId, records: 3, held: false, primary: false },
+      ]);
+      expect(oldOnly.unreadable).toBe(0);
+    });
+
     test("rotation running beside concurrent updates loses no update", async () => {
       const newKey = generateMasterKey();
       const writer = ctx.manager();

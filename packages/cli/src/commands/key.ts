@@ -1,13 +1,17 @@
-import { generateMasterKey } from "@envkeep/core";
+import { generateMasterKey, Keyring } from "@envkeep/core";
 import type { Command } from "commander";
 import { type GlobalOptions, withManager } from "../context.js";
-import { progressBar, writeLine } from "../io.js";
+import { formatTable, progressBar, writeLine } from "../io.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
 /** `envkeep key generate`, `envkeep key rotate [--progress]`. */
 export function registerKeyCommands(program: Command, globals: Globals): void {
-  const key = program.command("key").description("master keys: generate one, rotate to a new one");
+  const key = program
+    .command("key")
+    .description(
+      "master keys: generate one, see their ids and what they seal, rotate to a new one",
+    );
 
   key
     .command("generate")
@@ -25,6 +29,50 @@ Example:
           "Keep it in your password manager or KMS, never in git. Use it with: export ENVKEEP_MASTER_KEY=…\n",
         );
       }
+    });
+
+  key
+    .command("id")
+    .description("print the id of each master key set in ENVKEEP_MASTER_KEY(S), never a key")
+    .addHelpText(
+      "after",
+      `
+An id is a hash of the key: it names the key in rotation reports and in "key status" without
+revealing it. The first line is the key that seals new writes.`,
+    )
+    .action(() => {
+      const keyring = Keyring.fromOptions({});
+      for (const id of keyring.ids) {
+        writeLine(id === keyring.primary.id ? `${id} (seals new writes)` : id);
+      }
+    });
+
+  key
+    .command("status")
+    .description("how many secrets (and tokens) each master key seals, and which keys are set here")
+    .action(async (_options, command: Command) => {
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const status = await secrets.keyStatus();
+        const rows = status.keys.map((entry) => [
+          entry.keyId,
+          String(entry.records),
+          entry.primary ? "yes, seals new writes" : entry.held ? "yes" : "no",
+        ]);
+        for (const line of formatTable(["KEY ID", "RECORDS", "SET HERE"], rows).split("\n")) {
+          writeLine(line);
+        }
+        if (status.unreadable > 0) {
+          writeLine(`${status.unreadable} records name no key (damaged)`);
+        }
+        const stale = status.keys.filter((entry) => !entry.primary && entry.records > 0);
+        if (stale.length > 0) {
+          writeLine(
+            `envkeep: ${stale.reduce((n, entry) => n + entry.records, 0)} records are not under the key that seals new writes: run "envkeep key rotate" with ENVKEEP_MASTER_KEYS=<new>,<old>`,
+            process.stderr,
+          );
+        }
+      });
     });
 
   key
@@ -61,6 +109,15 @@ Rotates every environment of the workspace, or only the one given with -e.`,
         writeLine(
           `Rotated ${report.total} secrets to master key ${report.keyId}: ${report.rewrapped} re-wrapped, ${report.alreadyCurrent} already current, ${report.failed.length} failed`,
         );
+        if (report.rewrapped === 0 && report.failed.length === 0) {
+          // Nothing changed: say why, so a "success" that did nothing is not mistaken for one.
+          writeLine(
+            secrets.keyIds.length === 1
+              ? `envkeep: nothing to rotate: only one master key is set (${report.keyId}) and every secret is already under it; to rotate, set ENVKEEP_MASTER_KEYS=<new>,<old>`
+              : `envkeep: nothing to re-wrap: every secret is already under ${report.keyId}; the other keys (${secrets.keyIds.slice(1).join(", ")}) seal nothing here and can be dropped`,
+            process.stderr,
+          );
+        }
         for (const failure of report.failed) {
           writeLine(
             `envkeep: could not rotate secret "${failure.name}" in environment "${failure.environment}": ${failure.message}`,

@@ -457,6 +457,38 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect(withOld.stderr).toMatch(/^envkeep: secret "a" .*which this manager does not hold/);
       const again = await cli(["key", "rotate"], withNew);
       expect(again.stdout).toMatch(/0 re-wrapped, 2 already current, 0 failed/);
+      expect(again.stderr).toMatch(
+        /^envkeep: nothing to rotate: only one master key is set \(k\S+\) and every secret is already under it; to rotate, set ENVKEEP_MASTER_KEYS=<new>,<old>\n$/,
+      );
+    });
+
+    it("key id prints each key's id (never a key); key status counts what each key seals", async () => {
+      const { cli, key: oldKey } = await setup();
+      await cli(["secret", "create", "a", "A=1"]);
+      await cli(["secret", "create", "b", "B=2", "-e", "dev"]);
+      const newKey = (await envkeep(["key", "generate"])).stdout.trim();
+      const both = {
+        env: { ENVKEEP_MASTER_KEY: undefined, ENVKEEP_MASTER_KEYS: `${newKey},${oldKey}` },
+      };
+      const ids = await cli(["key", "id"], both);
+      expect(ids.code).toBe(0);
+      const [newId, oldId] = ids.stdout.trim().split("\n");
+      expect(newId).toMatch(/^k\S+ \(seals new writes\)$/);
+      expect(oldId).toMatch(/^k\S+$/);
+      for (const key of [newKey, oldKey]) expect(ids.stdout).not.toContain(key.slice(4, 20));
+      const newIdOnly = newId?.split(" ")[0] ?? "";
+      const before = await cli(["key", "status"], both);
+      expect(before.code).toBe(0);
+      expect(before.stdout).toMatch(new RegExp(`^${newIdOnly} +0 +yes, seals new writes$`, "m"));
+      expect(before.stdout).toMatch(new RegExp(`^${oldId} +2 +yes$`, "m"));
+      expect(before.stderr).toMatch(/2 records are not under the key that seals new writes/);
+      await cli(["key", "rotate"], both);
+      const after = await cli(["key", "status"], both);
+      expect(after.stdout).toMatch(new RegExp(`^${newIdOnly} +2 +yes, seals new writes$`, "m"));
+      expect(after.stderr).toBe("");
+      // With the old key alone, the new key's records show under a key not set here.
+      const oldOnly = await cli(["key", "status"]);
+      expect(oldOnly.stdout).toMatch(new RegExp(`^${newIdOnly} +2 +no$`, "m"));
     });
 
     it("never prints a value: a canary shows up only in the output of the child that prints it", async () => {

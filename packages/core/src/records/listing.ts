@@ -44,10 +44,36 @@ function damagedAt(scope: SecretScope, name: unknown, error: IntegrityError): Sc
 }
 
 /**
- * Walks one scope in list order, a page at a time, and yields each record authenticated for the
- * location it was listed at — or, for one that is not, a {@link DamagedSecret}, and goes on with
- * the rest. A record outside the scope is never yielded, nor a name twice. It always ends: when
- * the store's positions stop advancing (a damaged index), the scan reports it and stops.
+ * The entries a store lists for one scope, in list order, a page at a time, as the store returned
+ * them (unchecked). It always ends: when the store's positions stop advancing (a damaged index),
+ * it yields the position it stopped at as `{ stoppedAfter }` and ends.
+ */
+export async function* storeEntries(
+  records: SealedRecords,
+  scope: SecretScope,
+  options: ScanOptions,
+): AsyncGenerator<{ entry: StoredEntry } | { stoppedAfter: unknown }, void, undefined> {
+  let cursor = options.before;
+  for (;;) {
+    const query = { limit: options.pageSize, ...(cursor ? { before: cursor } : {}) };
+    const page = await records.call(() => records.store.list(scope, query));
+    for (const entry of page) yield { entry };
+    const last = page.at(-1);
+    if (!last || page.length < options.pageSize) return;
+    const next = positionOf(last);
+    if (!next || !isAfter(next, cursor)) {
+      yield { stoppedAfter: last.name };
+      return;
+    }
+    cursor = next;
+  }
+}
+
+/**
+ * Walks one scope in list order and yields each record authenticated for the location it was
+ * listed at — or, for one that is not, a {@link DamagedSecret}, and goes on with the rest. A
+ * record outside the scope is never yielded, nor a name twice. A damaged index that stops the
+ * walk is reported too.
  */
 export async function* scanScope(
   records: SealedRecords,
@@ -55,47 +81,39 @@ export async function* scanScope(
   options: ScanOptions,
 ): AsyncGenerator<ScannedEntry, void, undefined> {
   const seen = new Set<string>();
-  let cursor = options.before;
-  for (;;) {
-    const query = { limit: options.pageSize, ...(cursor ? { before: cursor } : {}) };
-    const page = await records.call(() => records.store.list(scope, query));
-    for (const entry of page) {
-      const name = entry?.name;
-      if (entry?.workspace !== scope.workspace || entry.environment !== scope.environment) {
-        yield damagedAt(
-          scope,
-          name,
-          new IntegrityError(
-            `the store listed a record of another scope as ${JSON.stringify(String(name))} in environment "${scope.environment}": left out`,
-          ),
-        );
-        continue;
-      }
-      if (seen.has(name)) continue; // a second index entry for one name: shown once at most
-      try {
-        const record = checkRecordShape(entry, { ...scope, name });
-        verifyRecord(record, records.keyring);
-        seen.add(name);
-        yield { record };
-      } catch (error) {
-        if (!(error instanceof IntegrityError)) throw error;
-        yield damagedAt(scope, name, error);
-      }
-    }
-    const last = page.at(-1);
-    if (!last || page.length < options.pageSize) return;
-    const next = positionOf(last);
-    if (!next || !isAfter(next, cursor)) {
+  for await (const step of storeEntries(records, scope, options)) {
+    if ("stoppedAfter" in step) {
       yield damagedAt(
         scope,
-        last.name,
+        step.stoppedAfter,
         new IntegrityError(
-          `the list index of environment "${scope.environment}" is damaged after ${JSON.stringify(String(last.name))}: listing stopped there`,
+          `the list index of environment "${scope.environment}" is damaged after ${JSON.stringify(String(step.stoppedAfter))}: listing stopped there`,
         ),
       );
       return;
     }
-    cursor = next;
+    const { entry } = step;
+    const name = entry?.name;
+    if (entry?.workspace !== scope.workspace || entry.environment !== scope.environment) {
+      yield damagedAt(
+        scope,
+        name,
+        new IntegrityError(
+          `the store listed a record of another scope as ${JSON.stringify(String(name))} in environment "${scope.environment}": left out`,
+        ),
+      );
+      continue;
+    }
+    if (seen.has(name)) continue; // a second index entry for one name: shown once at most
+    try {
+      const record = checkRecordShape(entry, { ...scope, name });
+      verifyRecord(record, records.keyring);
+      seen.add(name);
+      yield { record };
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      yield damagedAt(scope, name, error);
+    }
   }
 }
 
