@@ -129,12 +129,19 @@ export async function readJsonFile(file: string): Promise<Record<string, string>
       `JSON file ${quotePath(file)} must hold one object of KEY: "value" pairs`,
     );
   }
+  // Numbers and booleans become the strings of themselves, as they would in a shell variable;
+  // anything else (null, an object, a list) has no string form to take.
+  const entries = new Map<string, string>();
   for (const [key, value] of Object.entries(parsed)) {
-    if (typeof value !== "string") {
+    if (typeof value === "string") entries.set(key, value);
+    else if (typeof value === "number" || typeof value === "boolean")
+      entries.set(key, String(value));
+    else {
+      const kind = value === null ? "null" : Array.isArray(value) ? "a list" : "an object";
       throw new InvalidError(
-        `JSON file ${quotePath(file)}: the value of ${JSON.stringify(key)} must be a string (got ${value === null ? "null" : typeof value})`,
+        `JSON file ${quotePath(file)}: the value of ${JSON.stringify(key)} must be a string, a number or true/false (got ${kind})`,
       );
     }
   }
-  return parsed as Record<string, string>;
+  return Object.fromEntries(entries);
 }

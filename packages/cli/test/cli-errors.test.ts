@@ -38,7 +38,7 @@ function expectOneLineError(result: CliResult, exitCode: number, pattern: RegExp
 
 beforeAll(async () => {
   await ensureBuilt();
-  writeFileSync(path.join(work.dir, "numbers.json"), JSON.stringify({ A: 1 }));
+  writeFileSync(path.join(work.dir, "nested.json"), JSON.stringify({ A: { B: "x" } }));
   writeFileSync(path.join(work.dir, "badkey.json"), JSON.stringify({ "bad-key": "x" }));
   writeFileSync(path.join(work.dir, "list.json"), JSON.stringify(["A=1"]));
   writeFileSync(path.join(work.dir, "broken.json"), "{ nope");
@@ -67,9 +67,9 @@ const badKeys: [string, string[], RegExp][] = [
   ["--unset with a bad key", ["secret", "update", "db", "--unset", "9X"], /invalid key "9X"/],
   ["--require with a bad key", ["run", "--require", "a b", "--", "true"], /invalid key "a b"/],
   [
-    "a JSON value that is not a string",
-    ["secret", "create", "n", "--from-json", "numbers.json"],
-    /value of "A" must be a string/,
+    "a JSON value that is an object",
+    ["secret", "create", "n", "--from-json", "nested.json"],
+    /value of "A" must be a string, a number or true\/false \(got an object\)/,
   ],
   [
     "a JSON key that is invalid",

@@ -102,7 +102,10 @@ describe("envkeep CLI: usage errors never echo what may be a value", () => {
       [],
       /^envkeep: 'envkeep' needs a command: secret, run, key, serve, token; /,
     );
-    await expectUsageError(["key"], /^envkeep: 'envkeep key' needs a command: generate, id, status, rotate; /);
+    await expectUsageError(
+      ["key"],
+      /^envkeep: 'envkeep key' needs a command: generate, id, status, rotate; /,
+    );
     await expectUsageError(
       ["token"],
       /^envkeep: 'envkeep token' needs a command: create, list, revoke; /,

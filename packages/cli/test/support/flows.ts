@@ -152,7 +152,10 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         path.join(cwd, "vars.env"),
         "B=from-dotenv\nC=from-dotenv\n# comment\nD=${B}-x\n",
       );
-      writeFileSync(path.join(cwd, "vars.json"), JSON.stringify({ C: "from-json", E: "json" }));
+      writeFileSync(
+        path.join(cwd, "vars.json"),
+        JSON.stringify({ C: "from-json", E: "json", PORT: 8080, DEBUG: false, RATIO: 0.5 }),
+      );
       const created = await cli([
         "secret",
         "create",
@@ -173,14 +176,18 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         "--",
         process.execPath,
         "-e",
-        printEnv("A", "B", "C", "D", "E"),
+        printEnv("A", "B", "C", "D", "E", "PORT", "DEBUG", "RATIO"),
       ]);
+      // JSON numbers and booleans arrive as the strings of themselves.
       expect(JSON.parse(run.stdout)).toEqual([
         "from-args",
         "from-dotenv",
         "from-json",
         "from-dotenv-x",
         "json",
+        "8080",
+        "false",
+        "0.5",
       ]);
     });
 
