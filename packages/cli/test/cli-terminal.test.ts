@@ -96,6 +96,17 @@ describe.skipIf(!hasScript)("envkeep CLI on a terminal", () => {
     expect(run.stdout).toBe(typed);
   });
 
+  it("secret get refuses to print a value on a terminal without --reveal", async () => {
+    await cli(["secret", "create", "shown", "PW=terminal-secret-value"]);
+    const refused = await inTerminal(["secret", "get", "shown", "PW"]);
+    expect(refused.code).toBe(2);
+    expect(refused.output).toMatch(/refusing to print a value to a terminal/);
+    expect(refused.output).not.toContain("terminal-secret-value");
+    const revealed = await inTerminal(["secret", "get", "shown", "PW", "--reveal"]);
+    expect(revealed.code).toBe(0);
+    expect(revealed.output.trim()).toBe("terminal-secret-value");
+  });
+
   it("key rotate --progress draws a bar and ends with the report", async () => {
     for (let i = 0; i < 3; i++) await cli(["secret", "create", `r${i}`, "A=1", "-e", "rot"]);
     const newKey = generateMasterKey();

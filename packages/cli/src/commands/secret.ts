@@ -165,8 +165,44 @@ Examples:
     });
 
   secret
+    .command("get")
+    .description("print one value of a secret, for scripts (not on a terminal without --reveal)")
+    .argument("<name>", "secret name")
+    .argument("<key>", "the key whose value to print")
+    .option("--reveal", "print it even on a terminal, where others may see it")
+    .addHelpText(
+      "after",
+      `
+The value goes to stdout with one newline after it, so $(envkeep secret get db PGPASSWORD) is
+the value itself. On a terminal it is printed only with --reveal.
+
+Example:
+  $ PGPASSWORD="$(envkeep secret get db PGPASSWORD -e prod)" psql`,
+    )
+    .action(async (name: string, key: string, options, command: Command) => {
+      assertSecretArgument(name);
+      assertKey(key);
+      if (process.stdout.isTTY && !options.reveal) {
+        throw new UsageError(
+          "refusing to print a value to a terminal: pipe it or capture it ($(…)), or add --reveal",
+        );
+      }
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const environment = opts.env === undefined ? {} : { environment: opts.env };
+        const entries = await secrets.resolve([secrets.fromName(name, environment)]);
+        if (!Object.hasOwn(entries, key)) {
+          const { environment: where } = await secrets.info(name, environment);
+          throw new NotFoundError(`secret "${name}" in environment "${where}" has no key ${key}`);
+        }
+        process.stdout.write(`${entries[key]}\n`);
+      });
+    });
+
+  secret
     .command("update")
-    .description("set and/or remove keys of a secret (the other keys are kept)")
+    .alias("set")
+    .description("set and/or remove keys of a secret (the other keys are kept); also: set")
     .argument("<name>", "secret name")
     .argument("[pairs...]", "KEY=VALUE pairs to set; KEY=- reads that value from standard input")
     .addOption(new Option("--unset <keys...>", "keys to remove"))

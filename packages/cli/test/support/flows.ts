@@ -191,6 +191,25 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       ]);
     });
 
+    it("secret get prints one value for scripts; secret set merges like update", async () => {
+      const { cli } = await setup();
+      await cli(["secret", "create", "db", "PGPASSWORD=pw-for-get", "PGUSER=app"]);
+      const got = await cli(["secret", "get", "db", "PGPASSWORD"]);
+      expect(got).toEqual({ code: 0, stdout: "pw-for-get\n", stderr: "" });
+      const set = await cli(["secret", "set", "db", "PGUSER=app2", "PGHOST=-"], { input: "h\n" });
+      expect(set.code).toBe(0);
+      expect(set.stdout).toMatch(/^Updated secret "db" .*keys: PGHOST, PGPASSWORD, PGUSER$/m);
+      expect((await cli(["secret", "get", "db", "PGUSER"])).stdout).toBe("app2\n");
+      expect((await cli(["secret", "get", "db", "PGHOST"])).stdout).toBe("h\n");
+      const missing = await cli(["secret", "get", "db", "NOPE"]);
+      expect(missing.code).toBe(1);
+      expect(missing.stdout).toBe("");
+      expect(missing.stderr).toBe('envkeep: secret "db" in environment "main" has no key NOPE\n');
+      const twoStdin = await cli(["secret", "set", "db", "A=-", "B=-"], { input: "x" });
+      expect(twoStdin.code).toBe(2);
+      expect(twoStdin.stderr).toMatch(/only one KEY=-/);
+    });
+
     it("KEY=- reads the value from standard input, stripping one trailing newline", async () => {
       const { cli } = await setup();
       const created = await cli(["secret", "create", "stdin", "TOKEN=-", "OTHER=x"], {
