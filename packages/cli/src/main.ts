@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { isSecretsError, redactStoreUrl } from "@envkeep/core";
 import { Command, CommanderError, Option } from "commander";
 import { describeCommanderError, routeErrors } from "./commander-errors.js";
@@ -5,11 +6,16 @@ import { registerKeyCommands } from "./commands/key.js";
 import { registerRunCommand } from "./commands/run.js";
 import { registerSecretCommands } from "./commands/secret.js";
 import { registerServeCommand } from "./commands/serve.js";
+import { registerStatusCommand } from "./commands/status.js";
 import { registerTokenCommands } from "./commands/token.js";
 import type { GlobalOptions } from "./context.js";
 import { assertNotAssignment } from "./entries.js";
 import { UsageError } from "./io.js";
 import { printable } from "./printable.js";
+
+/** The version of this package (package.json sits one level above src/ and dist/). */
+const CLI_VERSION = (createRequire(import.meta.url)("../package.json") as { version: string })
+  .version;
 
 /** Exit code of an envkeep error (not found, invalid, store unavailable…). */
 export const EXIT_ERROR = 1;
@@ -47,6 +53,7 @@ export function createProgram(): Command {
     .addOption(
       new Option("-e, --env <name>", "environment (default: $ENVKEEP_ENVIRONMENT, else main)"),
     )
+    .version(CLI_VERSION, "-V, --version", "print the version of envkeep")
     .showHelpAfterError(false)
     .configureHelp({ showGlobalOptions: true })
     .addHelpText(
@@ -66,6 +73,7 @@ Examples:
   registerKeyCommands(program, globals);
   registerServeCommand(program, globals);
   registerTokenCommands(program, globals);
+  registerStatusCommand(program, globals);
   routeErrors(program);
   return program;
 }

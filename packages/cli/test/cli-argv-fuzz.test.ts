@@ -291,6 +291,7 @@ const commandWords = fc.oneof(
       ["token", "create"],
       ["token", "list"],
       ["token", "revoke"],
+      ["status"],
     ),
   },
   {

@@ -100,7 +100,7 @@ describe("envkeep CLI: usage errors never echo what may be a value", () => {
     );
     await expectUsageError(
       [],
-      /^envkeep: 'envkeep' needs a command: secret, run, key, serve, token; /,
+      /^envkeep: 'envkeep' needs a command: secret, run, key, serve, token, status; /,
     );
     await expectUsageError(
       ["key"],

@@ -191,6 +191,26 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       ]);
     });
 
+    it("status says where the CLI points (store, workspace, environment, key id), never a secret", async () => {
+      const { cli, key } = await setup();
+      const shown = await cli(["status"]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(/^Store: +\S+: (reachable|not created yet .*)$/m);
+      expect(shown.stdout).toMatch(/^Workspace: +default$/m);
+      expect(shown.stdout).toMatch(/^Environment: +main \(commands without -e use it\)$/m);
+      expect(shown.stdout).toMatch(/^Master key: +k\S+ \(seals new writes\)$/m);
+      expect(shown.stdout).not.toContain(key.slice(4, 24));
+      const json = JSON.parse((await cli(["status", "--json", "-e", "prod"])).stdout);
+      expect(json).toMatchObject({ workspace: "default", environment: "prod" });
+      expect(json.keyIds).toHaveLength(1);
+      // Informational: it reports a missing key (or an unreachable store) and exits 0.
+      const noKey = await cli(["status"], { env: { ENVKEEP_MASTER_KEY: undefined } });
+      expect(noKey.code).toBe(0);
+      expect(noKey.stdout).toMatch(/^Master key: +none \(not set: ENVKEEP_MASTER_KEY/m);
+      const version = await cli(["--version"]);
+      expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\S*\n$/);
+    });
+
     it("secret get prints one value for scripts; secret set merges like update", async () => {
       const { cli } = await setup();
       await cli(["secret", "create", "db", "PGPASSWORD=pw-for-get", "PGUSER=app"]);
