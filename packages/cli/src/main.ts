@@ -3,14 +3,15 @@ import { isSecretsError, redactStoreUrl } from "@envkeep/core";
 import { Command, CommanderError, Option } from "commander";
 import { describeCommanderError, routeErrors } from "./commander-errors.js";
 import { registerKeyCommands } from "./commands/key.js";
-import { registerRunCommand } from "./commands/run.js";
+import { assertRunArgv, registerRunCommand } from "./commands/run.js";
 import { registerSecretCommands } from "./commands/secret.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerStatusCommand } from "./commands/status.js";
 import { registerTokenCommands } from "./commands/token.js";
-import type { GlobalOptions } from "./context.js";
+import { errorContext, type GlobalOptions } from "./context.js";
 import { assertNotAssignment } from "./entries.js";
 import { UsageError } from "./io.js";
+import { describeKeyMismatch } from "./key-mismatch.js";
 import { printable } from "./printable.js";
 
 /** The version of this package (package.json sits one level above src/ and dist/). */
@@ -34,6 +35,7 @@ function globals(command: Command): GlobalOptions {
     ...(all.store === undefined ? {} : { store: all.store }),
     ...(all.workspace === undefined ? {} : { workspace: all.workspace }),
     ...(all.env === undefined ? {} : { env: all.env }),
+    ...(all.verbose ? { verbose: true } : {}),
   };
 }
 
@@ -52,6 +54,9 @@ export function createProgram(): Command {
     )
     .addOption(
       new Option("-e, --env <name>", "environment (default: $ENVKEEP_ENVIRONMENT, else main)"),
+    )
+    .addOption(
+      new Option("--verbose", "say on stderr which store, workspace and environment are used"),
     )
     .version(CLI_VERSION, "-V, --version", "print the version of envkeep")
     .showHelpAfterError(false)
@@ -105,13 +110,13 @@ export function describeError(error: unknown): { message: string; exitCode: numb
   }
   if (error instanceof UsageError) return { message: oneLine(error.message), exitCode: EXIT_USAGE };
   if (isSecretsError(error)) {
-    let message = error.message;
+    let message = describeKeyMismatch(error) ?? error.message;
     // A store error's cause (e.g. "SQLITE_NOTADB: file is not a database") is what the operator
     // needs; stores only ever see sealed records, so it cannot hold a value.
     if (error.code === "STORE_UNAVAILABLE" && error.cause instanceof Error && error.cause.message) {
       message += `: ${error.cause.message.split("\n")[0]?.slice(0, 200)}`;
     }
-    return { message: oneLine(message), exitCode: EXIT_ERROR };
+    return { message: oneLine(message + errorContext(error)), exitCode: EXIT_ERROR };
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return {
@@ -134,6 +139,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = createProgram();
   process.exitCode = undefined;
   try {
+    assertRunArgv(argv, program);
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {

@@ -62,7 +62,9 @@ describe("envkeep CLI: a reader that goes away early", () => {
 
   it("stdout closed: a failing command still exits with its own code and one line", async () => {
     const result = await withClosed("stdout", ["secret", "info", "nope"]);
-    expect(result.open).toBe('envkeep: secret "nope" not found in environment "main"\n');
+    expect(result.open).toMatch(
+      /^envkeep: secret "nope" not found in environment "main" \(store sqlite:[^)]+, workspace "default"\)\n$/,
+    );
     expect(result.code).toBe(1);
   });
 

@@ -109,7 +109,11 @@ describe("envkeep token", () => {
     expect(await cli(["token", "revoke", id])).toEqual({
       code: 1,
       stdout: "",
-      stderr: `envkeep: no token with id ${id}\n`,
+      stderr: expect.stringMatching(
+        new RegExp(
+          `^envkeep: no token with id ${id} \\(store sqlite:[^)]+, workspace "default"\\)\n$`,
+        ),
+      ),
     });
     const pasted = await cli(["token", "revoke", token]);
     expect(pasted.code).toBe(1);

@@ -36,8 +36,24 @@ export class InvalidError extends SecretsError {
 
 /** A named secret, or a required key of one, does not exist. */
 export class NotFoundError extends SecretsError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The secret that was looked for, when the error is about a missing secret (not a missing key
+   * or token): lets a caller list its environment and suggest a close name.
+   */
+  readonly secret?: { workspace: string; environment: string; name: string };
+
+  constructor(
+    message: string,
+    options?: {
+      cause?: unknown;
+      secret?: { workspace: string; environment: string; name: string };
+    },
+  ) {
     super("NOT_FOUND", message, options);
+    if (options?.secret) {
+      const { workspace, environment, name } = options.secret;
+      this.secret = { workspace, environment, name };
+    }
   }
 }
 
@@ -72,10 +88,26 @@ export class IntegrityError extends SecretsError {
 export class UnknownKeyError extends IntegrityError {
   /** Id of the master key the record names (not secret). */
   readonly keyId: string;
+  /** The secret whose record it is, when known. */
+  readonly secret?: { workspace: string; environment: string; name: string };
+  /** Ids of the master keys the manager does hold (not secret). */
+  readonly heldKeyIds: readonly string[];
 
-  constructor(message: string, keyId: string) {
+  constructor(
+    message: string,
+    keyId: string,
+    details: {
+      secret?: { workspace: string; environment: string; name: string };
+      heldKeyIds?: readonly string[];
+    } = {},
+  ) {
     super(message);
     this.keyId = keyId;
+    if (details.secret) {
+      const { workspace, environment, name } = details.secret;
+      this.secret = { workspace, environment, name };
+    }
+    this.heldKeyIds = [...(details.heldKeyIds ?? [])];
   }
 }
 

@@ -38,6 +38,12 @@ export {
   type UpdateOptions,
 } from "./manager.js";
 export type { DamagedSecret } from "./records/listing.js";
+export {
+  listUnverified,
+  type UnverifiedListing,
+  type UnverifiedSecretInfo,
+  unverifiedInfo,
+} from "./records/unverified.js";
 export type { RotateOptions, RotationProgress, RotationReport } from "./rotation.js";
 export type {
   EnvOrigin,

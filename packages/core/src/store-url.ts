@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -363,7 +362,7 @@ async function loadFactory(
  * package). Each call opens a new store; close it with `store.close()` (or the manager's
  * `close()`).
  *
- * For SQLite the database's directory is created when missing.
+ * For SQLite the database file and its missing directories are created (0600 / 0700).
  *
  * @throws {InvalidError} for an unsupported or malformed URL, or when the store's package is not
  * installed (the message says which one to install).
@@ -388,14 +387,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     }
     case "sqlite": {
       const sqliteStore = await loadFactory(location, "sqliteStore", importModule);
-      const directory = path.dirname(path.resolve(location.path));
-      try {
-        await mkdir(directory, { recursive: true });
-      } catch (error) {
-        throw new StoreError("sqlite", `cannot create the directory ${JSON.stringify(directory)}`, {
-          cause: error,
-        });
-      }
+      // The store makes its file's missing directories itself (mode 0700, one level at a time).
       create = () =>
         sqliteStore({
           path: location.path,

@@ -156,6 +156,14 @@ function createOwnClient(url: string, options: ConnectionOptions): ClientShape {
   }
 }
 
+/** Connection errors that mean "nobody is there" rather than "try again shortly". */
+const REFUSALS = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"]);
+
+function isRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && REFUSALS.has(code);
+}
+
 /**
  * One node-redis client, cluster or Sentinel client behind a keyv instance: the store reads through
  * keyv and runs its atomic scripts on the raw client (`keyv.store.getClient()`). The client
@@ -182,6 +190,9 @@ export class RedisConnection {
   #opening: Promise<void> | undefined;
   #primaryWait: Promise<void> | undefined;
   #closed = false;
+  #everReady = false;
+  #refused: ((error: unknown) => void) | undefined;
+  #refusedWait: Promise<never> | undefined;
 
   constructor(options: ConnectionOptions) {
     if (options.client) {
@@ -221,11 +232,30 @@ export class RedisConnection {
 
   readonly #onError = (error: unknown) => {
     this.lastError = error;
+    if (!this.#everReady && isRefusal(error)) this.#refused?.(error);
   };
 
   readonly #onReady = () => {
     this.lastError = undefined;
+    this.#everReady = true;
   };
+
+  /**
+   * A client that has never been ready and whose server refuses the connection (nothing listens
+   * on the port, the host does not resolve) fails calls at once instead of waiting out their
+   * deadline: that is a wrong URL or a server not started, not a restart to ride out. Once ready,
+   * an outage is waited for as usual (the client reconnects in the background).
+   */
+  #refusedAtStart(): Promise<never> {
+    this.#refusedWait ??= new Promise<never>((_, reject) => {
+      this.#refused = (error) => {
+        this.#refused = undefined;
+        this.#refusedWait = undefined;
+        reject(error);
+      };
+    });
+    return this.#refusedWait;
+  }
 
   /** Resolves once the client can take commands (starting it if needed). */
   async ready(): Promise<void> {
@@ -237,12 +267,15 @@ export class RedisConnection {
       return;
     }
     if (this.#client.isReady) return;
+    if (!this.#everReady && isRefusal(this.lastError)) throw this.lastError;
+    const refused = this.#everReady ? [] : [this.#refusedAtStart()];
+    refused[0]?.catch(() => {}); // the race below reports it; unobserved otherwise
     if (!this.#client.isOpen) {
       // connect() stays pending while it retries; it rejects only if the client gives up.
       const attempt = this.#client.connect().then(() => undefined);
-      return Promise.race([attempt, this.#waitForReady()]);
+      return Promise.race([attempt, this.#waitForReady(), ...refused]);
     }
-    return this.#waitForReady();
+    return Promise.race([this.#waitForReady(), ...refused]);
   }
 
   /** Connects a cluster or Sentinel client once (they resolve `connect()` when usable). */

@@ -9,7 +9,12 @@ import {
   SECRET_TEMPLATES,
 } from "@envkeep/core";
 import { type Command, Option } from "commander";
-import { assertKeyOpensEnvironment, type GlobalOptions, withManager } from "../context.js";
+import {
+  assertKeyOpensEnvironment,
+  type GlobalOptions,
+  hasMasterKey,
+  withManager,
+} from "../context.js";
 import {
   assertNotAssignment,
   parseAssignments,
@@ -19,15 +24,15 @@ import {
 } from "../entries.js";
 import {
   confirm,
-  formatFields,
   formatSecretTable,
   formatTable,
-  formatTime,
   secretInfoJson,
   UsageError,
   writeLine,
 } from "../io.js";
+import { describeKeyMismatch } from "../key-mismatch.js";
 import { printable, toJson } from "../printable.js";
+import { infoWithoutKey, listWithoutKey, printInfo } from "./metadata-without-key.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -83,7 +88,7 @@ Examples:
           );
         }
         if (options.template !== undefined) checkSecretTemplate(options.template, entries.keys());
-        await assertKeyOpensEnvironment(secrets, opts.env);
+        await assertKeyOpensEnvironment(secrets, opts.env, "create");
         let info: Awaited<ReturnType<typeof secrets.create>>;
         try {
           info = await secrets.create(name, Object.fromEntries(entries), {
@@ -109,6 +114,10 @@ Examples:
     .option("--json", "print JSON instead of a table")
     .action(async (options, command: Command) => {
       const opts = globals(command);
+      if (!hasMasterKey()) {
+        await listWithoutKey(opts, Boolean(options.json));
+        return;
+      }
       await withManager(opts, async (secrets) => {
         const damaged: DamagedSecret[] = [];
         const infos = await secrets.list({
@@ -118,7 +127,7 @@ Examples:
         // Records that fail their checks are left out of the list and named on stderr.
         for (const record of damaged) {
           writeLine(
-            `envkeep: warning: left out of the list: ${record.error.message}`,
+            `envkeep: warning: left out of the list: ${describeKeyMismatch(record.error) ?? record.error.message}`,
             process.stderr,
           );
         }
@@ -141,6 +150,10 @@ Examples:
     .action(async (name: string, options, command: Command) => {
       assertSecretArgument(name);
       const opts = globals(command);
+      if (!hasMasterKey()) {
+        await infoWithoutKey(opts, name, Boolean(options.json));
+        return;
+      }
       await withManager(opts, async (secrets) => {
         const info = await secrets.info(
           name,
@@ -150,17 +163,7 @@ Examples:
           process.stdout.write(`${toJson(secretInfoJson(info))}\n`);
           return;
         }
-        const fields: [string, string][] = [
-          ["Name", info.name],
-          ["Environment", info.environment],
-          ["Workspace", info.workspace],
-          ["Id", info.secretId],
-          ["Version", String(info.version)],
-          ["Keys", info.keys.join(", ")],
-          ["Created", formatTime(info.createdAt) + (info.createdBy ? ` by ${info.createdBy}` : "")],
-          ["Updated", formatTime(info.updatedAt) + (info.updatedBy ? ` by ${info.updatedBy}` : "")],
-        ];
-        process.stdout.write(`${formatFields(fields)}\n`);
+        printInfo(info);
       });
     });
 

@@ -2,7 +2,7 @@
  * The end-to-end flows of the `envkeep` binary, run against one kind of store (SQLite, Redis…).
  * Each test gets its own empty store through `newStore()`.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { generateMasterKey } from "@envkeep/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,7 +43,9 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         expect(result).toMatchObject({ code: 0, stderr: "" });
         return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
       };
-      return { store, key, cwd, env, cli, listJson };
+      /** What the CLI adds to an error about the store's contents: where it happened. */
+      const where = ` (store ${store.url}, workspace "default")`;
+      return { store, key, cwd, env, cli, listJson, where };
     }
 
     it("create → list → info → run a child that sees its secrets → update → delete", async () => {
@@ -212,7 +214,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
     });
 
     it("secret get prints one value for scripts; secret set merges like update", async () => {
-      const { cli } = await setup();
+      const { cli, where } = await setup();
       await cli(["secret", "create", "db", "PGPASSWORD=pw-for-get", "PGUSER=app"]);
       const got = await cli(["secret", "get", "db", "PGPASSWORD"]);
       expect(got).toEqual({ code: 0, stdout: "pw-for-get\n", stderr: "" });
@@ -224,7 +226,9 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       const missing = await cli(["secret", "get", "db", "NOPE"]);
       expect(missing.code).toBe(1);
       expect(missing.stdout).toBe("");
-      expect(missing.stderr).toBe('envkeep: secret "db" in environment "main" has no key NOPE\n');
+      expect(missing.stderr).toBe(
+        `envkeep: secret "db" in environment "main" has no key NOPE${where}\n`,
+      );
       const twoStdin = await cli(["secret", "set", "db", "A=-", "B=-"], { input: "x" });
       expect(twoStdin.code).toBe(2);
       expect(twoStdin.stderr).toMatch(/only one KEY=-/);
@@ -253,15 +257,14 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
     });
 
     it("--force replaces an existing secret; without it, creating again fails and changes nothing", async () => {
-      const { cli, listJson } = await setup();
+      const { cli, listJson, where } = await setup();
       await cli(["secret", "create", "db", "PGPASSWORD=one"]);
       const [before] = await listJson();
       const again = await cli(["secret", "create", "db", "PGPASSWORD=two"]);
       expect(again).toEqual({
         code: 1,
         stdout: "",
-        stderr:
-          'envkeep: secret "db" already exists in environment "main" (use --force to replace it)\n',
+        stderr: `envkeep: secret "db" already exists in environment "main" (use --force to replace it)${where}\n`,
       });
       expect(await listJson()).toEqual([before]);
       const forced = await cli(["secret", "create", "db", "PGHOST=h", "--force"]);
@@ -381,7 +384,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
     });
 
     it("delete asks for --yes when not on a terminal, and --allow-missing tolerates a missing secret", async () => {
-      const { cli, listJson } = await setup();
+      const { cli, listJson, where } = await setup();
       await cli(["secret", "create", "keep", "A=1"]);
       const refused = await cli(["secret", "delete", "keep"]);
       expect(refused).toEqual({
@@ -394,14 +397,45 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect(missing).toEqual({
         code: 1,
         stdout: "",
-        stderr: 'envkeep: secret "nope" not found in environment "main"\n',
+        stderr: `envkeep: secret "nope" not found in environment "main"${where}\n`,
       });
       const allowed = await cli(["secret", "delete", "nope", "--allow-missing"]);
       expect(allowed).toMatchObject({ code: 0, stderr: "" });
     });
 
-    it("run passes the exit code through, layers env files after secrets, and checks before starting", async () => {
+    it("run without -- and an option after the command is refused, never misread", async () => {
       const { cli, cwd } = await setup();
+      await cli(["secret", "create", "db", "A=1"]);
+      const marker = path.join(cwd, "started");
+      for (const argv of [
+        [
+          "run",
+          "-s",
+          "db",
+          process.execPath,
+          "-e",
+          `require("fs").writeFileSync(${JSON.stringify(marker)}, "")`,
+        ],
+        ["run", "-s", "db", process.execPath, "--version"],
+        ["-e", "main", "run", process.execPath, "-p", "1"],
+      ]) {
+        const refused = await cli(argv);
+        expect(refused.code, argv.join(" ")).toBe(2);
+        expect(refused.stdout).toBe("");
+        expect(refused.stderr).toBe(
+          "envkeep: put the command after --, or options meant for it are read as envkeep's own: envkeep run [options] -- COMMAND ARGS…\n",
+        );
+      }
+      expect(existsSync(marker)).toBe(false);
+      // With --, or with no option-like word after the command, it runs.
+      const ok = await cli(["run", "-s", "db", "--", process.execPath, "-e", printEnv("A")]);
+      expect(ok.stdout).toBe('["1"]');
+      const plain = await cli(["run", "-s", "db", process.execPath, path.join(cwd, "nope.js")]);
+      expect(plain.code).toBe(1); // node ran (and failed on the missing script): not refused
+    });
+
+    it("run passes the exit code through, layers env files after secrets, and checks before starting", async () => {
+      const { cli, cwd, where } = await setup();
       await cli(["secret", "create", "s", "A=secret", "B=secret"]);
       writeFileSync(path.join(cwd, ".env.local"), "B=file\nC=file\n");
       const layered = await cli([
@@ -450,7 +484,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect(notFound).toEqual({
         code: 1,
         stdout: "",
-        stderr: 'envkeep: secret "missing" not found in environment "main"\n',
+        stderr: `envkeep: secret "missing" not found in environment "main"${where}\n`,
       });
       const required = await cli([
         "run",
@@ -500,7 +534,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect(run.stdout).toBe('["1"]');
       const withOld = await cli(["run", "-s", "a", "--", process.execPath, "-e", printEnv("A")]);
       expect(withOld.code).toBe(1);
-      expect(withOld.stderr).toMatch(/^envkeep: secret "a" .*which this manager does not hold/);
+      expect(withOld.stderr).toMatch(/^envkeep: master key k\S+ does not open secret "a" in/);
       const again = await cli(["key", "rotate"], withNew);
       expect(again.stdout).toMatch(/0 re-wrapped, 2 already current, 0 failed/);
       expect(again.stderr).toMatch(

@@ -138,6 +138,7 @@ function masterOf(parsed: ParsedSealed, keyring: Keyring, identity: SecretRef): 
     throw new UnknownKeyError(
       `${describeSecret(identity)} was sealed under master key ${quoteName(parsed.keyId)}, which this manager does not hold (held: ${keyring.ids.join(", ")})`,
       parsed.keyId,
+      { secret: identity, heldKeyIds: keyring.ids },
     );
   }
   return master;

@@ -9,7 +9,9 @@ import type { SealedRecords } from "./sealed-records.js";
 export type IfExists = "fail" | "skip" | "overwrite";
 
 export function notFound(ref: SecretRef): NotFoundError {
-  return new NotFoundError(`secret "${ref.name}" not found in environment "${ref.environment}"`);
+  return new NotFoundError(`secret "${ref.name}" not found in environment "${ref.environment}"`, {
+    secret: ref,
+  });
 }
 
 function keptChanging(ref: SecretRef): ConflictError {
