@@ -126,6 +126,8 @@ async function recordContext(
   if (!isSecretsError(error) || !ABOUT_THE_STORE.has(error.code) || errorContexts.has(error)) {
     return;
   }
+  // A missing key or token is about what was asked, not where: only a missing secret says where.
+  if (error instanceof NotFoundError && !error.secret) return;
   let context = ` (store ${target.store}, workspace "${target.workspace}")`;
   if (secrets && error instanceof NotFoundError && error.secret) {
     const suggestion = await closeName(secrets, error.secret).catch(() => undefined);
