@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
 import { type DamagedSecret, InvalidError, SecretManager, UnknownKeyError } from "@envkeep/core";
+import { importStorePackage } from "./store-packages.js";
 
 /** Options every command accepts (defined once, on the program). */
 export interface GlobalOptions {
@@ -38,7 +39,7 @@ export async function openManager(options: GlobalOptions): Promise<SecretManager
     ...(options.env === undefined ? {} : { environment: options.env }),
     ...(who === undefined ? {} : { actor: who }),
     // Resolve store packages from the CLI, which depends on all of them.
-    importModule: (specifier) => import(specifier),
+    importModule: importStorePackage,
   });
 }
 
