@@ -18,7 +18,9 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const root = path.resolve(import.meta.dirname, "../../../..");
-export const bin = path.join(root, "packages/cli/dist/bin.js");
+/** The `envkeep` command as installed: the committed bin/envkeep.js, which loads dist/bin.js. */
+export const bin = path.join(root, "packages/cli/bin/envkeep.js");
+const builtBin = path.join(root, "packages/cli/dist/bin.js");
 
 const packages = [
   "core",
@@ -49,12 +51,19 @@ function sourceStamp(): string {
       }
     }
   };
-  for (const pkg of packages) walk(path.join(root, "packages", pkg, "src"));
+  for (const pkg of packages) {
+    walk(path.join(root, "packages", pkg, "src"));
+    const manifest = path.join(root, "packages", pkg, "package.json");
+    hash.update(`${manifest}\0${readFileSync(manifest, "utf8")}\n`);
+  }
+  for (const script of ["scripts/bundle.mjs", "packages/core/scripts/generate-validators.mjs"]) {
+    hash.update(`${script}\0${readFileSync(path.join(root, script), "utf8")}\n`);
+  }
   return hash.digest("hex");
 }
 
 function built(stamp: string): boolean {
-  return existsSync(bin) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp;
+  return existsSync(builtBin) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp;
 }
 
 /** Makes sure `packages/*\/dist` match the sources (building them if not). */
@@ -78,12 +87,15 @@ export async function ensureBuilt(): Promise<void> {
     try {
       if (!built(stamp)) {
         try {
-          // Each package's build script is `tsc -p tsconfig.build.json`: run it directly, in
-          // dependency order, so the tests need no pnpm on the PATH.
-          const tsc = path.join(root, "node_modules/typescript/bin/tsc");
+          // Each package's own build script (tsc, and the bundler for core and the CLI), run
+          // directly in dependency order as pnpm would, so the tests need no pnpm on the PATH.
+          const bins = path.join(root, "node_modules/.bin");
           for (const pkg of packages) {
-            execFileSync(process.execPath, [tsc, "-p", `packages/${pkg}/tsconfig.build.json`], {
-              cwd: root,
+            const dir = path.join(root, "packages", pkg);
+            const { scripts } = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+            execFileSync("sh", ["-c", scripts.build], {
+              cwd: dir,
+              env: { ...process.env, PATH: `${bins}${path.delimiter}${process.env.PATH ?? ""}` },
               stdio: "pipe",
               encoding: "utf8",
             });
