@@ -25,6 +25,7 @@ const builtBin = path.join(root, "packages/cli/dist/bin.js");
 const packages = [
   "core",
   "store-memory",
+  "store-test-suite",
   "store-sqlite",
   "store-redis",
   "dashboard",
