@@ -7,11 +7,14 @@
 // Every dependency and peer dependency stays an import of its own package (so that one copy of
 // @envkeep/core is shared with the store packages a CLI loads later, and native modules stay
 // where they are installed), except those named after --inline, which are copied into the bundle.
-// CommonJS dependencies named after --require are loaded with require() rather than `import`:
-// the same module.exports, without Node parsing their source a second time to find the names an
-// ES module could import (cjs-module-lexer, a few ms per package at every start).
+// CommonJS dependencies named after --require, and Node's own modules, are loaded with require()
+// rather than `import`: the same module.exports, without Node parsing a package's source a second
+// time to find the names an ES module could import (cjs-module-lexer), and without the ES module
+// facade of a built-in module, which reads every export and so loads what Node keeps lazy
+// (`import … from "node:crypto"` loads WebCrypto, X.509, key generation…). A few ms per start.
 // Modules reached only through `import()` become chunks loaded when first needed.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { builtinModules } from "node:module";
 import path from "node:path";
 import * as esbuild from "esbuild";
 
@@ -35,7 +38,13 @@ const {
 const inline = new Set(inlined);
 const requireNames = new Set(required);
 
-/** `import x from "pkg"` of a --require package becomes `require("pkg")` (the banner's require). */
+const builtins = new Set(builtinModules);
+const isBuiltin = (specifier) => specifier.startsWith("node:") || builtins.has(specifier);
+
+/**
+ * `import x from "pkg"` of a --require package or a built-in module becomes `require("pkg")` (the
+ * banner's require).
+ */
 const requireCommonJs = {
   name: "require-commonjs",
   setup(build) {
@@ -43,8 +52,10 @@ const requireCommonJs = {
       const name = args.path.startsWith("@")
         ? args.path.split("/").slice(0, 2).join("/")
         : args.path.split("/")[0];
-      if (!requireNames.has(name)) return undefined;
-      if (args.kind === "require-call") return { path: args.path, external: true };
+      if (!requireNames.has(name) && !isBuiltin(args.path)) return undefined;
+      if (args.kind === "require-call" || args.kind === "dynamic-import") {
+        return { path: args.path, external: true };
+      }
       return { path: args.path, namespace: "require-commonjs" };
     });
     build.onLoad({ filter: /.*/, namespace: "require-commonjs" }, (args) => ({
