@@ -51,6 +51,7 @@ async function timeAsync(...calls) {
   return samples.map(median);
 }
 
+console.log(machineLine());
 const secrets = await SecretManager.open({
   store,
   masterKey,
@@ -93,7 +94,6 @@ try {
       `${label.padEnd(46)} ${ms.toFixed(1).padStart(8)} ms  ${ratio.toFixed(2).padStart(5)}x${verdict}`,
     );
   };
-  console.log(machineLine());
   console.log(`median of ${ROUNDS} interleaved rounds; ratios against the bare substrate`);
   row('node -e ""  (baseline)', node, node);
   row("envkeep --help", help, node, 1.5);
