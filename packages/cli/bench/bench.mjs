@@ -13,7 +13,8 @@ import { generateMasterKey, SecretManager } from "@envkeep/core";
 import { machineLine, median } from "../../../scripts/bench-kit.mjs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
-const bin = path.resolve(import.meta.dirname, "../bin/envkeep.js");
+// BENCH_ENVKEEP_BIN measures another build of the CLI (say, an older commit's) the same way.
+const bin = process.env.BENCH_ENVKEEP_BIN ?? path.resolve(import.meta.dirname, "../bin/envkeep.js");
 const dir = mkdtempSync(path.join(tmpdir(), "envkeep-cli-bench-"));
 const masterKey = generateMasterKey();
 const store = `sqlite:${path.join(dir, "secrets.db")}`;
