@@ -20,6 +20,7 @@ import {
 import { closest, distance } from "fastest-levenshtein";
 import { writeLine } from "./io.js";
 import { describeForeignEnvironment } from "./key-mismatch.js";
+import { importStorePackage } from "./store-packages.js";
 
 /** Options every command accepts (defined once, on the program). */
 export interface GlobalOptions {
@@ -163,7 +164,7 @@ export async function openManager(options: GlobalOptions): Promise<SecretManager
     ...(options.env === undefined ? {} : { environment: options.env }),
     ...(who === undefined ? {} : { actor: who }),
     // Resolve store packages from the CLI, which depends on all of them.
-    importModule: (specifier) => import(specifier),
+    importModule: importStorePackage,
   });
 }
 
@@ -218,7 +219,7 @@ export async function withStoreOnly<T>(
     ) {
       return absent(target);
     }
-    store = await openStore(url, { importModule: (specifier) => import(specifier) });
+    store = await openStore(url, { importModule: importStorePackage });
     return await body(store, target);
   } catch (error) {
     await recordContext(error, target, undefined);

@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline";
 import type { SecretInfo } from "@envkeep/core";
 import { printable } from "./printable.js";
 
@@ -133,6 +132,8 @@ export function readHiddenLine(prompt: string): Promise<string> {
 
 /** Asks a yes/no question on stderr; only "y" or "yes" is a yes. */
 export async function confirm(question: string): Promise<boolean> {
+  // Loaded here: readline (and the streams under it) is for this question only.
+  const { createInterface } = await import("node:readline");
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await new Promise<string>((resolve) => {

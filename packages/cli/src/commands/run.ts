@@ -7,11 +7,11 @@ import {
   inheritedEnvironment,
   SecretManager,
 } from "@envkeep/core";
-import { memoryStore } from "@envkeep/store-memory";
 import type { Command } from "commander";
 import { type GlobalOptions, withManager } from "../context.js";
 import { assertNotAssignment, dotenvFileSecret } from "../entries.js";
 import { UsageError, writeLine } from "../io.js";
+import { importStorePackage } from "../store-packages.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -38,6 +38,9 @@ function describeOrigin(origin: EnvOrigin, envFiles: ReadonlyMap<string, string>
  * spawning exactly as it does for secrets.
  */
 async function withoutStore<T>(body: (secrets: SecretManager) => Promise<T>): Promise<T> {
+  const { memoryStore } = (await importStorePackage(
+    "@envkeep/store-memory",
+  )) as typeof import("@envkeep/store-memory");
   const secrets = new SecretManager({ store: memoryStore(), masterKey: generateMasterKey() });
   try {
     return await body(secrets);

@@ -1,13 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { InvalidError, redactStoreUrl, resolveStoreUrl } from "@envkeep/core";
-import { createApi, DEFAULT_BODY_LIMIT, formatAccessLog } from "@envkeep/http";
 import { type Command, Option } from "commander";
 import { type GlobalOptions, openManager } from "../context.js";
 import { quotePath } from "../entries.js";
-import { startHttpServer } from "../http-server.js";
+import type { startHttpServer } from "../http-server.js";
 import { UsageError, writeLine } from "../io.js";
 
 type Globals = (command: Command) => GlobalOptions;
+
+/**
+ * `--body-limit`'s default: `DEFAULT_BODY_LIMIT` of `@envkeep/http` (a test keeps them equal),
+ * stated here so that `envkeep --help` need not load the HTTP stack.
+ */
+export const SERVE_BODY_LIMIT = 2 * 1024 * 1024;
 
 /** Stop signals: the first one stops gracefully. */
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
@@ -43,7 +48,7 @@ export function registerServeCommand(program: Command, globals: Globals): void {
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--tls-cert <path>", "PEM certificate: serve HTTPS (with --tls-key)")
     .option("--tls-key <path>", "PEM private key of --tls-cert")
-    .option("--body-limit <bytes>", "largest request body accepted", String(DEFAULT_BODY_LIMIT))
+    .option("--body-limit <bytes>", "largest request body accepted", String(SERVE_BODY_LIMIT))
     .option(
       "--shutdown-timeout <seconds>",
       "on SIGTERM, how long requests in flight may take to finish",
@@ -84,6 +89,11 @@ Examples:
               key: await readPem(options.tlsKey, "--tls-key"),
             };
 
+      // The HTTP stack (Hono, the API, the dashboard, the Node server) loads only for `serve`.
+      const [{ createApi, formatAccessLog }, { startHttpServer }] = await Promise.all([
+        import("@envkeep/http"),
+        import("../http-server.js"),
+      ]);
       const manager = await openManager(opts);
       let server: Awaited<ReturnType<typeof startHttpServer>>;
       try {

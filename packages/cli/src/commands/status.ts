@@ -14,6 +14,7 @@ import type { Command } from "commander";
 import type { GlobalOptions } from "../context.js";
 import { formatFields } from "../io.js";
 import { toJson } from "../printable.js";
+import { importStorePackage } from "../store-packages.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -40,7 +41,7 @@ async function probe(
       problem: `it will be created at ${path.resolve(location.path)} by the first write`,
     };
   }
-  const store = await openStore(url, { importModule: (specifier) => import(specifier) });
+  const store = await openStore(url, { importModule: importStorePackage });
   try {
     await store.environments(workspace);
     return { reachable: true };

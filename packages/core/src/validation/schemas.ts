@@ -1,5 +1,6 @@
 /**
- * The naming and size rules of envkeep, as JSON Schema 2020-12. Compiled once by `validate.ts`.
+ * The naming and size rules of envkeep, as JSON Schema 2020-12. Compiled at build time to
+ * validators.generated.ts (scripts/generate-validators.mjs), which `validate.ts` uses.
  * Sources: Modal's `check_object_name`, `check_environment_name` and SECRET_KEYNAME_REGEX.
  */
 

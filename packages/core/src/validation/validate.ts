@@ -1,49 +1,26 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import * as ajvFormats from "ajv-formats";
+import type { ErrorObject } from "ajv/dist/2020.js";
 import { InvalidError } from "../errors.js";
 import {
-  changesSchema,
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_KEYS,
-  entriesSchema,
   KEY_PATTERN,
-  keySchema,
-  listOptionsSchema,
   MAX_ACTOR_LENGTH,
   MAX_KEY_LENGTH,
   MAX_NAME_LENGTH,
   MAX_VALUE_LENGTH,
-  scopeNameSchema,
-  secretNameSchema,
 } from "./schemas.js";
+import * as generated from "./validators.generated.js";
 
-// ajv-formats is CommonJS; under NodeNext its plugin arrives as the namespace's `default`.
-const addFormats = ajvFormats.default as unknown as (ajv: Ajv2020, formats: string[]) => Ajv2020;
-
-// One ajv instance; each schema is compiled once, on first use, so a process pays only for the
-// rules it checks (compiling all of them at import cost ~45 ms of every CLI start).
-const ajv = new Ajv2020({ allErrors: false, strict: true });
-addFormats(ajv, ["date", "date-time"]);
-
+// The schemas of schemas.ts, compiled by ajv at build time (scripts/generate-validators.mjs):
+// no process compiles a schema, or loads ajv, at run time.
 type Validator<T> = ((data: unknown) => data is T) & { errors?: ErrorObject[] | null };
 
-function compiledOnFirstUse<T>(schema: object): Validator<T> {
-  let compiled: ValidateFunction<T> | undefined;
-  const validate = ((data: unknown) => {
-    compiled ??= ajv.compile<T>(schema);
-    const ok = compiled(data);
-    validate.errors = compiled.errors;
-    return ok;
-  }) as Validator<T>;
-  return validate;
-}
-
-const checkSecretName = compiledOnFirstUse<string>(secretNameSchema);
-const checkScopeName = compiledOnFirstUse<string>(scopeNameSchema);
-const checkKey = compiledOnFirstUse<string>(keySchema);
-const checkEntries = compiledOnFirstUse<Record<string, string>>(entriesSchema);
-const checkChanges = compiledOnFirstUse<Record<string, string | null>>(changesSchema);
-const checkListOptions = compiledOnFirstUse(listOptionsSchema);
+const checkSecretName = generated.checkSecretName as unknown as Validator<string>;
+const checkScopeName = generated.checkScopeName as unknown as Validator<string>;
+const checkKey = generated.checkKey as unknown as Validator<string>;
+const checkEntries = generated.checkEntries as unknown as Validator<Record<string, string>>;
+const checkChanges = generated.checkChanges as unknown as Validator<Record<string, string | null>>;
+const checkListOptions = generated.checkListOptions as unknown as Validator<unknown>;
 
 /** Per-secret size limits. */
 export interface SecretLimits {

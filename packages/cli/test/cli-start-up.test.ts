@@ -1,0 +1,82 @@
+/**
+ * What `envkeep` loads to start: a command loads the store package its URL names and nothing
+ * else (no Redis client for SQLite, no HTTP stack outside `serve`, no store for `--help`), and
+ * the CLI itself is one bundle. Speed itself is measured by `pnpm bench`, never here.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { DEFAULT_BODY_LIMIT } from "@envkeep/http";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { SERVE_BODY_LIMIT } from "../src/commands/serve.js";
+import { bin, ensureBuilt } from "./support/build.js";
+import { tempDir } from "./support/cli.js";
+
+const work = tempDir("start-up");
+const recorder = path.join(import.meta.dirname, "support/record-imports.mjs");
+const masterKey = "0".repeat(64);
+let runs = 0;
+
+beforeAll(async () => {
+  await ensureBuilt();
+}, 180_000);
+afterAll(() => work.remove());
+
+/** The packages (by name, "@envkeep/cli" for its own files) an `envkeep …args` run imported. */
+function packagesLoaded(args: string[], env: Record<string, string> = {}): Set<string> {
+  const log = path.join(work.dir, `imports-${++runs}.txt`);
+  const { status, stderr } = spawnSync(process.execPath, ["--import", recorder, bin, ...args], {
+    cwd: work.dir,
+    env: { PATH: process.env.PATH, ENVKEEP_TEST_IMPORTS: log, ...env },
+    encoding: "utf8",
+  });
+  expect(stderr).toBe("");
+  expect(status).toBe(0);
+  const urls = readFileSync(log, "utf8").trim().split("\n");
+  rmSync(log);
+  const names = new Set<string>();
+  for (const url of urls) {
+    if (url.startsWith("data:")) continue;
+    const file = decodeURIComponent(new URL(url).pathname);
+    const inModules = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file);
+    const inRepo = /\/packages\/([^/]+)\//.exec(file);
+    names.add(inModules?.[1] ?? (inRepo ? `@envkeep/${inRepo[1]}` : file));
+  }
+  return names;
+}
+
+it("--help loads the CLI and core only: no store, no HTTP stack", () => {
+  expect([...packagesLoaded(["--help"])].sort()).toEqual(["@envkeep/cli", "@envkeep/core"]);
+});
+
+it("a SQLite store loads the SQLite store package only: no Redis client, no HTTP stack", () => {
+  const env = {
+    ENVKEEP_MASTER_KEY: masterKey,
+    ENVKEEP_STORE: `sqlite:${path.join(work.dir, "secrets.db")}`,
+  };
+  const loaded = packagesLoaded(["secret", "list"], env);
+  expect(loaded).toContain("@envkeep/store-sqlite");
+  for (const name of loaded) {
+    expect(name).not.toMatch(/redis|hono|@envkeep\/(http|dashboard|store-memory)/);
+  }
+});
+
+it("the CLI is one bundle: its own modules are a few files of dist/", () => {
+  const log = path.join(work.dir, "imports-own.txt");
+  spawnSync(process.execPath, ["--import", recorder, bin, "--version"], {
+    env: { PATH: process.env.PATH, ENVKEEP_TEST_IMPORTS: log },
+  });
+  const own = new Set(
+    readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .filter((url) => url.includes("/packages/cli/")),
+  );
+  // bin/envkeep.js, dist/bin.js and its shared chunks.
+  expect(own.size).toBeLessThanOrEqual(4);
+  expect([...own].filter((url) => !url.includes("/packages/cli/dist/")).length).toBe(1);
+});
+
+it("serve's --body-limit default is @envkeep/http's", () => {
+  expect(SERVE_BODY_LIMIT).toBe(DEFAULT_BODY_LIMIT);
+});

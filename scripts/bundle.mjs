@@ -1,0 +1,105 @@
+// Bundles a package's entry points (src/… → dist/…) with esbuild, so that a process loads a few
+// files instead of one per source module. Run from the package directory, after
+// `tsc -p tsconfig.build.json` (which emits the declarations):
+//
+//   node ../../scripts/bundle.mjs src/bin.ts src/index.ts [--inline commander] [--require dotenv]
+//
+// Every dependency and peer dependency stays an import of its own package (so that one copy of
+// @envkeep/core is shared with the store packages a CLI loads later, and native modules stay
+// where they are installed), except those named after --inline, which are copied into the bundle.
+// CommonJS dependencies named after --require, and Node's own modules, are loaded with require()
+// rather than `import`: the same module.exports, without Node parsing a package's source a second
+// time to find the names an ES module could import (cjs-module-lexer), and without the ES module
+// facade of a built-in module, which reads every export and so loads what Node keeps lazy
+// (`import … from "node:crypto"` loads WebCrypto, X.509, key generation…). A few ms per start.
+// Modules reached only through `import()` become chunks loaded when first needed.
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { builtinModules } from "node:module";
+import path from "node:path";
+import * as esbuild from "esbuild";
+
+/** The entry points, and the package names after each `--flag`. */
+function parseArgs(argv) {
+  const lists = { entries: [], "--inline": [], "--require": [] };
+  let current = lists.entries;
+  for (const arg of argv) {
+    if (arg.startsWith("--")) {
+      current = lists[arg];
+      if (!current) throw new Error(`unknown option ${arg}`);
+    } else current.push(arg);
+  }
+  return lists;
+}
+const {
+  entries: entryPoints,
+  "--inline": inlined,
+  "--require": required,
+} = parseArgs(process.argv.slice(2));
+const inline = new Set(inlined);
+const requireNames = new Set(required);
+
+const builtins = new Set(builtinModules);
+const isBuiltin = (specifier) => specifier.startsWith("node:") || builtins.has(specifier);
+
+/**
+ * `import x from "pkg"` of a --require package or a built-in module becomes `require("pkg")` (the
+ * banner's require).
+ */
+const requireCommonJs = {
+  name: "require-commonjs",
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => {
+      const name = args.path.startsWith("@")
+        ? args.path.split("/").slice(0, 2).join("/")
+        : args.path.split("/")[0];
+      if (!requireNames.has(name) && !isBuiltin(args.path)) return undefined;
+      if (args.kind === "require-call" || args.kind === "dynamic-import") {
+        return { path: args.path, external: true };
+      }
+      return { path: args.path, namespace: "require-commonjs" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "require-commonjs" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+const manifest = JSON.parse(readFileSync("package.json", "utf8"));
+const external = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })
+  .filter((name) => !inline.has(name))
+  .flatMap((name) => [name, `${name}/*`]);
+
+// tsc emitted one .js per module beside the declarations; the bundle replaces all of them.
+for (const entry of readdirSync("dist", { recursive: true, withFileTypes: true })) {
+  if (entry.isFile() && /\.js(\.map)?$/.test(entry.name)) {
+    rmSync(path.join(entry.parentPath ?? entry.path, entry.name));
+  }
+}
+
+const result = await esbuild.build({
+  entryPoints,
+  outdir: "dist",
+  outbase: "src",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20.19",
+  external,
+  // Beside the entries: a chunk's `import.meta.url` then finds ../package.json as they do.
+  chunkNames: "[name]-[hash]",
+  // CommonJS copied in (--inline) calls require() for Node's modules: give ESM one.
+  banner: {
+    js: 'import { createRequire as __bundleCreateRequire } from "node:module";\nconst require = __bundleCreateRequire(import.meta.url);',
+  },
+  // Read by people and by stack traces: not minified.
+  minify: false,
+  legalComments: "inline",
+  plugins: [requireCommonJs],
+  metafile: true,
+  logLevel: "warning",
+});
+const outputs = Object.entries(result.metafile.outputs).map(
+  ([file, { bytes }]) => `${path.relative("dist", file)} ${(bytes / 1024).toFixed(1)} KiB`,
+);
+console.error(`bundled ${manifest.name}: ${outputs.join(", ")}`);
