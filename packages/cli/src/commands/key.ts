@@ -109,7 +109,18 @@ Rotates every environment of the workspace, or only the one given with -e.`,
         writeLine(
           `Rotated ${report.total} secrets to master key ${report.keyId}: ${report.rewrapped} re-wrapped, ${report.alreadyCurrent} already current, ${report.failed.length} failed`,
         );
-        if (report.rewrapped === 0 && report.failed.length === 0) {
+        const old = report.oldVersions;
+        if (old.rewrapped + old.alreadyCurrent + old.failed.length > 0) {
+          writeLine(
+            `Old versions: ${old.rewrapped} re-wrapped, ${old.alreadyCurrent} already current, ${old.failed.length} failed`,
+          );
+        }
+        if (
+          report.rewrapped === 0 &&
+          report.failed.length === 0 &&
+          old.rewrapped === 0 &&
+          old.failed.length === 0
+        ) {
           // Nothing changed: say why, so a "success" that did nothing is not mistaken for one.
           writeLine(
             secrets.keyIds.length === 1
@@ -124,7 +135,13 @@ Rotates every environment of the workspace, or only the one given with -e.`,
             process.stderr,
           );
         }
-        if (report.failed.length > 0) process.exitCode = 1;
+        for (const failure of old.failed) {
+          writeLine(
+            `envkeep: could not rotate version ${failure.version} of secret "${failure.name}" in environment "${failure.environment}": ${failure.message}`,
+            process.stderr,
+          );
+        }
+        if (report.failed.length > 0 || old.failed.length > 0) process.exitCode = 1;
       });
     });
 }

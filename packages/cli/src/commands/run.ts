@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { type GlobalOptions, withManager } from "../context.js";
 import { assertNotAssignment, dotenvFileSecret } from "../entries.js";
 import { UsageError, writeLine } from "../io.js";
+import { parseVersion } from "./secret.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -24,13 +25,26 @@ function describeOrigin(origin: EnvOrigin, envFiles: ReadonlyMap<string, string>
   }
 }
 
+/** `--secret NAME` or `--secret NAME@VERSION` (`@` never occurs in a name). */
+function parseSecretArgument(text: string): { name: string; version?: number } {
+  assertNotAssignment(text, "--secret");
+  const at = text.lastIndexOf("@");
+  const name = at < 0 ? text : text.slice(0, at);
+  assertSecretName(name);
+  return at < 0 ? { name } : { name, version: parseVersion(text.slice(at + 1), "--secret NAME@") };
+}
+
 /** `envkeep run [--secret NAME …] [--env-file PATH …] -- COMMAND ARGS…` */
 export function registerRunCommand(program: Command, globals: Globals): void {
   program
     .command("run")
     .description("run a command with secrets injected into its environment")
     .argument("<command...>", "the command and its arguments (put them after --)")
-    .option("-s, --secret <name>", "a secret to inject (repeatable; later ones win)", collect)
+    .option(
+      "-s, --secret <name>",
+      "a secret to inject, NAME or NAME@VERSION (repeatable; later ones win)",
+      collect,
+    )
     .option(
       "-f, --env-file <path>",
       "a dotenv file to inject after the secrets (repeatable; prefer -f, see below)",
@@ -49,19 +63,17 @@ exit with "node: X: not found" when X is missing (nodejs/node#54232): -f X avoid
 
 Examples:
   $ envkeep run --secret api-keys -- node server.js
+  $ envkeep run --secret db@3 -- ./migrate.sh          # version 3 of db, as it was
   $ envkeep run -s db -s api-keys -e prod -f .env.local -- python worker.py`,
     )
     .action(async (argv: string[], options, command: Command) => {
       const [file, ...args] = argv;
       if (file === undefined)
         throw new UsageError("no command given: envkeep run -- COMMAND ARGS…");
-      const names: string[] = options.secret ?? [];
+      const named = ((options.secret ?? []) as string[]).map(parseSecretArgument);
       const envFiles: string[] = options.envFile ?? [];
       const required: string[] = options.require ?? [];
-      for (const name of names) {
-        assertNotAssignment(name, "--secret");
-        assertSecretName(name);
-      }
+
       if (required.some((key) => key.includes("="))) {
         throw new UsageError("--require takes a key name, not KEY=VALUE");
       }
@@ -70,8 +82,11 @@ Examples:
       const code = await withManager(opts, async (secrets) => {
         const fileNames = new Map<string, string>();
         const layers = [
-          ...names.map((name) =>
-            secrets.fromName(name, opts.env === undefined ? {} : { environment: opts.env }),
+          ...named.map(({ name, version }) =>
+            secrets.fromName(name, {
+              ...(opts.env === undefined ? {} : { environment: opts.env }),
+              ...(version === undefined ? {} : { version }),
+            }),
           ),
           ...envFiles.map((envFile) => {
             const secret = dotenvFileSecret(envFile);
