@@ -63,8 +63,11 @@ import {
 
 export type { IfExists } from "./records/writes.js";
 
-/** Keyrings of managers made by `withActor`, shared with the manager they came from. */
-const sharedKeyrings = new WeakMap<object, Keyring>();
+/** Records of managers made by `withActor`: the parent's, written as another actor. */
+const sharedRecords = new WeakMap<object, SealedRecords>();
+
+/** Managers `withActor` keeps per actor (a server's callers), before it starts afresh. */
+const MAX_ACTOR_VIEWS = 1000;
 
 /** True for a name a user can give an environment (reserved `en-…` names are not). */
 function isEnvironmentName(name: string): boolean {
@@ -223,6 +226,7 @@ export class SecretManager {
   readonly #maxVersions: number;
   readonly #audit: AuditTrail;
   readonly #options: SecretManagerOptions;
+  readonly #actorViews = new Map<string, SecretManager>();
   #tokens: AccessTokens | undefined;
 
   /**
@@ -242,8 +246,9 @@ export class SecretManager {
     this.#maxVersions = checkMaxVersions(options.maxVersions);
     this.#audit = new AuditTrail(options);
     this.#options = options;
-    const keyring = sharedKeyrings.get(options) ?? Keyring.fromOptions(options);
-    this.#records = new SealedRecords(this.store, keyring, this.actor);
+    this.#records =
+      sharedRecords.get(options)?.withActor(this.actor) ??
+      new SealedRecords(this.store, Keyring.fromOptions(options), this.actor);
     this.#named = {
       read: (name, environment, version) => this.#readNamed(name, environment, version),
       info: (name, environment, version) =>
@@ -256,8 +261,9 @@ export class SecretManager {
 
   /**
    * A manager like this one (same store, keys, workspace, options) that records another actor:
-   * for a server that acts for several callers, e.g. the HTTP API passes each token's id.
-   * Closing either closes the shared store.
+   * for a server that acts for several callers, e.g. the HTTP API passes each token's id. It
+   * shares this manager's in-process write queue, so writes as different actors queue instead of
+   * racing. Closing either closes the shared store.
    *
    * @example
    * ```ts
@@ -265,9 +271,14 @@ export class SecretManager {
    * ```
    */
   withActor(actor: string): SecretManager {
+    const known = this.#actorViews.get(actor);
+    if (known) return known;
     const options: SecretManagerOptions = { ...this.#options, actor };
-    sharedKeyrings.set(options, this.#records.keyring);
-    return new SecretManager(options);
+    sharedRecords.set(options, this.#records);
+    const view = new SecretManager(options);
+    if (this.#actorViews.size >= MAX_ACTOR_VIEWS) this.#actorViews.clear();
+    this.#actorViews.set(actor, view);
+    return view;
   }
 
   /**

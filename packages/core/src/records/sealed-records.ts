@@ -28,12 +28,23 @@ export class SealedRecords {
   readonly store: SecretStore;
   readonly keyring: Keyring;
   readonly #actor: string | undefined;
-  readonly #locks = new KeyedLock();
+  readonly #locks: KeyedLock;
 
-  constructor(store: SecretStore, keyring: Keyring, actor: string | undefined) {
+  constructor(
+    store: SecretStore,
+    keyring: Keyring,
+    actor: string | undefined,
+    locks: KeyedLock = new KeyedLock(),
+  ) {
     this.store = store;
     this.keyring = keyring;
     this.#actor = actor;
+    this.#locks = locks;
+  }
+
+  /** The same records written as another actor (same store, keys and in-process write locks). */
+  withActor(actor: string | undefined): SealedRecords {
+    return new SealedRecords(this.store, this.keyring, actor, this.#locks);
   }
 
   /** Runs `work` exclusively for `ref` within this process (writers queue instead of spinning). */
