@@ -289,9 +289,18 @@ export function defineHistoryTests(ctx: StoreSuiteContext, test: DefineTest): vo
       await secrets.update("rot", { A: "2" });
       await secrets.update("rot", { A: "3" });
       const rotator = ctx.manager({ masterKey: undefined, keyring: [newKey, oldKey] });
+      const status = await rotator.keyStatus();
+      expect(status.keys.map((k) => [k.records, k.oldVersions])).toEqual([
+        [0, 0],
+        [1, 2],
+      ]);
       const report = await rotator.rotate();
       expect(report.rewrapped).toBeGreaterThanOrEqual(1);
       expect(report.oldVersions).toEqual({ rewrapped: 2, alreadyCurrent: 0, failed: [] });
+      expect((await rotator.keyStatus()).keys.map((k) => [k.records, k.oldVersions])).toEqual([
+        [1, 2],
+        [0, 0],
+      ]);
       const again = await rotator.rotate();
       expect(again.oldVersions).toEqual({ rewrapped: 0, alreadyCurrent: 2, failed: [] });
       const onlyNew = ctx.manager({ masterKey: newKey });

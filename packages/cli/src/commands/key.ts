@@ -66,6 +66,15 @@ revealing it. The first line is the key that seals new writes.`,
           writeLine(`${status.unreadable} records name no key (damaged)`);
         }
         const stale = status.keys.filter((entry) => !entry.primary && entry.records > 0);
+        const staleOld = status.keys
+          .filter((entry) => !entry.primary)
+          .reduce((n, entry) => n + entry.oldVersions, 0);
+        if (staleOld > 0) {
+          writeLine(
+            `envkeep: ${staleOld} old versions (secret history) are not under the key that seals new writes: run "envkeep key rotate" with ENVKEEP_MASTER_KEYS=<new>,<old> before dropping a key`,
+            process.stderr,
+          );
+        }
         if (stale.length > 0) {
           writeLine(
             `envkeep: ${stale.reduce((n, entry) => n + entry.records, 0)} records are not under the key that seals new writes: run "envkeep key rotate" with ENVKEEP_MASTER_KEYS=<new>,<old>`,
