@@ -68,10 +68,16 @@ redis.call('SET', KEYS[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 if keep then
   local replaced = tonumber(ARGV[6])
-  if keep > 0 then redis.call('HSET', KEYS[4], ARGV[6], ARGV[8]) end
-  for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
-    local version = tonumber(field)
-    if not version or version <= replaced - keep then redis.call('HDEL', KEYS[4], field) end
+  if keep > 0 then
+    redis.call('HSET', KEYS[4], ARGV[6], ARGV[8])
+    -- the usual case: exactly the one version the new entry pushes out
+    redis.call('HDEL', KEYS[4], string.format('%d', replaced - keep))
+  end
+  if redis.call('HLEN', KEYS[4]) > keep then
+    for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
+      local version = tonumber(field)
+      if not version or version <= replaced - keep then redis.call('HDEL', KEYS[4], field) end
+    end
   end
 end
 return 1

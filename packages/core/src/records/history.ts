@@ -1,8 +1,9 @@
 import {
   describeSecret,
+  openAndResealAs,
   openRecord,
+  resealAs,
   rewrapRecord,
-  sealRecord,
   verifyRecord,
 } from "../crypto/sealed-record.js";
 import {
@@ -94,19 +95,38 @@ function sealedAsOld<T extends StoredRecord>(record: T): T {
 }
 
 /**
- * What `replace` does to the history when `current` (authenticated, with its decrypted
- * `entries`) is replaced: `current` sealed as an old version, and the bound.
+ * What `replace` does to the history when `current` (an authenticated record) is replaced:
+ * `current` re-sealed as an old version (its data key re-wrapped under a tag for the history
+ * identity; the contents' ciphertext kept, nothing decrypted), and the bound.
  */
 export function historyWrite(
   records: SealedRecords,
   current: StoredRecord,
-  entries: Readonly<Record<string, string>>,
   keep: number,
 ): HistoryWrite {
   if (keep === 0) return { keep };
   const { sealed: _sealed, ...header } = current;
-  const sealed = sealRecord(sealedAsOld(header as StoredRecord), entries, records.keyring);
+  const sealed = resealAs(current, sealedAsOld(current), records.keyring);
   return { previous: { ...header, sealed }, keep };
+}
+
+/**
+ * The contents of `current` (an authenticated record) and, with `keep`, what `replace` does to
+ * the history when it is replaced — in one pass over its sealed form.
+ */
+export function openForReplace(
+  records: SealedRecords,
+  current: StoredRecord,
+  keep: number | undefined,
+): { entries: Record<string, string>; history?: HistoryWrite } {
+  if (keep === undefined) return { entries: records.open(current) };
+  if (keep === 0) return { entries: records.open(current), history: { keep } };
+  const { sealed: _sealed, ...header } = current;
+  const opened = openAndResealAs(current, sealedAsOld(current), records.keyring);
+  return {
+    entries: opened.entries,
+    history: { previous: { ...header, sealed: opened.sealed }, keep },
+  };
 }
 
 /**
@@ -327,9 +347,7 @@ export function rollbackSecret(
       assertWithinLimits(old.entries, `secret "${ref.name}"`, options.limits);
       const replacement = records.nextRecord(record, old.entries);
       const history =
-        options.keep === undefined
-          ? undefined
-          : historyWrite(records, record, entries, options.keep);
+        options.keep === undefined ? undefined : historyWrite(records, record, options.keep);
       if (await records.replace(replacement, record, history)) {
         options.onWritten?.(replacement);
         return replacement;

@@ -3,7 +3,7 @@ import { applyChanges } from "../merge.js";
 import { backoff, MAX_WRITE_ATTEMPTS } from "../retry.js";
 import type { SecretRef, StoredRecord } from "../store.js";
 import { assertWithinLimits, type SecretLimits } from "../validation/validate.js";
-import { historyWrite } from "./history.js";
+import { historyWrite, openForReplace } from "./history.js";
 import type { SealedRecords } from "./sealed-records.js";
 
 /** Options every write takes. */
@@ -67,10 +67,7 @@ export function createSecret(
       if (!existing) continue; // deleted meanwhile: try to create again
       if (ifExists === "skip") return existing;
       const replacement = records.nextRecord(existing, contents);
-      const history =
-        keep === undefined
-          ? undefined
-          : historyWrite(records, existing, keep === 0 ? {} : records.open(existing), keep);
+      const history = keep === undefined ? undefined : historyWrite(records, existing, keep);
       if (await records.replace(replacement, existing, history)) {
         options.onWritten?.(replacement);
         return replacement;
@@ -102,15 +99,11 @@ export function updateSecret(
           `secret "${ref.name}" is at version ${current.version}, not ${options.ifVersion}: re-read it and retry`,
         );
       }
-      const entries = records.open(current);
+      const { entries, history } = openForReplace(records, current, options.keep);
       const next = applyChanges(entries, changes);
       if (!next) return current;
       assertWithinLimits(next, `secret "${ref.name}"`, options.limits);
       const replacement = records.nextRecord(current, next);
-      const history =
-        options.keep === undefined
-          ? undefined
-          : historyWrite(records, current, entries, options.keep);
       if (await records.replace(replacement, current, history)) {
         options.onWritten?.(replacement);
         return replacement;
