@@ -541,7 +541,7 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect((await cli(["secret", "rollback", "db", "--to", "0"])).code).toBe(2);
       const raw = await store.raw();
       expect(raw).not.toContain("canary-pw");
-    });
+    }, 90_000); // ~15 CLI processes
 
     it("key rotate re-wraps every secret under the new key; then the old key can go", async () => {
       const { cli, key: oldKey } = await setup();
@@ -688,6 +688,6 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
         `${canary}-file`,
         `${canary}-json`,
       ]);
-    });
+    }, 90_000); // ~20 CLI processes: slow on a loaded machine
   });
 }
