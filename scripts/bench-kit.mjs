@@ -105,3 +105,53 @@ export async function compareListing({ secrets, countOps, countNote }) {
   console.log(`  count: 1,000 ${us(countSmall)}; 100,000 ${us(countLarge)} (${countNote})`);
   if (large / small > 3) process.exitCode = 1;
 }
+
+/**
+ * Prints `update` of the 10-key secret with history on (the manager's default, 10 versions kept)
+ * next to today's `update` without it: the same store, wrapped so that `replace` never sees a
+ * history option (`maxVersions: 0` there, so nothing is sealed for history either), and `resolve`
+ * of each. Sets a failing exit code when update with history costs more than 1.3x.
+ */
+export async function compareHistory({ SecretManager, store, masterKey, updateOps }) {
+  const withHistory = new SecretManager({
+    store,
+    masterKey,
+    workspace: "bench",
+    environment: "hist",
+  });
+  const plain = new Proxy(store, {
+    get(target, property) {
+      if (property === "replace") return (record, version) => target.replace(record, version);
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const withoutHistory = new SecretManager({
+    store: plain,
+    masterKey,
+    workspace: "bench",
+    environment: "hist",
+    maxVersions: 0,
+  });
+  await withHistory.create("with-history", tenKeys);
+  await withoutHistory.create("without-history", tenKeys);
+  const [withMs, withoutMs] = await measure(
+    updateOps,
+    (i) => withHistory.update("with-history", { KEY_0: `v${i}` }),
+    (i) => withoutHistory.update("without-history", { KEY_0: `v${i}` }),
+  );
+  const [resolveWith, resolveWithout] = await measure(
+    300,
+    () => withHistory.resolve([withHistory.fromName("with-history")]),
+    () => withoutHistory.resolve([withoutHistory.fromName("without-history")]),
+  );
+  const kept = (await withHistory.versions("with-history")).length - 1;
+  console.log(`update of a 10-key secret, history on (${kept} old versions kept) vs off`);
+  console.log(
+    `  update, history  ${us(withMs)}   without  ${us(withoutMs)}   ratio ${(withMs / withoutMs).toFixed(2)}x (must stay ≤ 1.3x)`,
+  );
+  console.log(
+    `  resolve current  ${us(resolveWith)}   without  ${us(resolveWithout)}   ratio ${(resolveWith / resolveWithout).toFixed(2)}x`,
+  );
+  if (withMs / withoutMs > 1.3) process.exitCode = 1;
+}

@@ -96,7 +96,7 @@ describe("envkeep CLI: usage errors never echo what may be a value", () => {
   it("a missing command is one line listing the commands, not the help on stderr", async () => {
     await expectUsageError(
       ["secret"],
-      /^envkeep: 'envkeep secret' needs a command: create, list, info, get, update, delete, templates; see 'envkeep secret --help'\n$/,
+      /^envkeep: 'envkeep secret' needs a command: create, list, info, get, update, delete, history, rollback, templates; see 'envkeep secret --help'\n$/,
     );
     await expectUsageError(
       [],

@@ -1,3 +1,4 @@
+export type { AuditAction, AuditEvent, AuditOptions } from "./audit.js";
 export { Keyring, type KeyringOptions } from "./crypto/keyring.js";
 export {
   generateMasterKey,
@@ -33,10 +34,18 @@ export {
   type ListOptions,
   type OpenOptions,
   type ResolveOptions,
+  type RollbackOptions,
   SecretManager,
   type SecretManagerOptions,
   type UpdateOptions,
+  type VersionsOptions,
 } from "./manager.js";
+export {
+  type DamagedVersion,
+  DEFAULT_MAX_VERSIONS,
+  type SecretVersion,
+  type VersionChange,
+} from "./records/history.js";
 export type { DamagedSecret } from "./records/listing.js";
 export {
   listUnverified,
@@ -54,8 +63,11 @@ export { inheritedEnvironment, withheldVariables } from "./run/inherited-environ
 export type { ProcessExit, RunOptions, SpawnedProcess, SpawnOptions } from "./run/spawn.js";
 export { Secret, type SecretOrigin } from "./secret.js";
 export type {
+  HistoryQuery,
+  HistoryWrite,
   ListCursor,
   ListQuery,
+  ReplaceOptions,
   SecretRef,
   SecretScope,
   SecretStore,

@@ -13,7 +13,14 @@ export interface KeyStatus {
    * Each key id that records name, with how many do, primary and held keys first. Counted from
    * the key id each record states (not authenticated: a tampered record may name any id).
    */
-  keys: { keyId: string; records: number; held: boolean; primary: boolean }[];
+  keys: {
+    keyId: string;
+    records: number;
+    /** Old versions (secrets' history) it seals: the key is needed for them too. */
+    oldVersions: number;
+    held: boolean;
+    primary: boolean;
+  }[];
   /** Records that name no key at all (not a sealed record of this format). */
   unreadable: number;
 }
@@ -27,6 +34,7 @@ const PAGE_SIZE = 500;
  */
 export async function keyStatus(records: SealedRecords, workspace: string): Promise<KeyStatus> {
   const counts = new Map<string, number>();
+  const oldCounts = new Map<string, number>();
   let unreadable = 0;
   const environments = await records.call(() => records.store.environments(workspace));
   for (const environment of environments.sort()) {
@@ -36,6 +44,14 @@ export async function keyStatus(records: SealedRecords, workspace: string): Prom
       const keyId = isUnreadable(step.entry) ? undefined : sealedKeyId(step.entry.sealed);
       if (keyId === undefined) unreadable++;
       else counts.set(keyId, (counts.get(keyId) ?? 0) + 1);
+      const { entry } = step;
+      const ref = { workspace, environment, name: entry.name };
+      for (const old of await records.call(() => records.store.history(ref))) {
+        const oldKeyId = isUnreadable(old) ? undefined : sealedKeyId(old.sealed);
+        if (oldKeyId === undefined) continue;
+        if (!counts.has(oldKeyId)) counts.set(oldKeyId, 0);
+        oldCounts.set(oldKeyId, (oldCounts.get(oldKeyId) ?? 0) + 1);
+      }
     }
   }
   const { keyring } = records;
@@ -46,6 +62,7 @@ export async function keyStatus(records: SealedRecords, workspace: string): Prom
     .map(([keyId, count]) => ({
       keyId,
       records: count,
+      oldVersions: oldCounts.get(keyId) ?? 0,
       held: held.includes(keyId),
       primary: keyId === keyring.primary.id,
     }))

@@ -1,9 +1,19 @@
+import { type AuditOptions, AuditTrail } from "./audit.js";
 import { Keyring, type KeyringOptions } from "./crypto/keyring.js";
 import { resolveEnvironment, resolveWorkspace } from "./environment.js";
 import { InvalidError } from "./errors.js";
 import { type SecretInfo, toSecretInfo } from "./info.js";
 import { type KeyStatus, keyStatus } from "./key-status.js";
 import { mergeLayers } from "./merge.js";
+import {
+  checkMaxVersions,
+  checkVersion,
+  type DamagedVersion,
+  listVersions,
+  readVersion,
+  rollbackSecret,
+  type SecretVersion,
+} from "./records/history.js";
 import {
   cursorAfter,
   type DamagedSecret,
@@ -53,6 +63,12 @@ import {
 
 export type { IfExists } from "./records/writes.js";
 
+/** Records of managers made by `withActor`: the parent's, written as another actor. */
+const sharedRecords = new WeakMap<object, SealedRecords>();
+
+/** Managers `withActor` keeps per actor (a server's callers), before it starts afresh. */
+const MAX_ACTOR_VIEWS = 1000;
+
 /** True for a name a user can give an environment (reserved `en-…` names are not). */
 function isEnvironmentName(name: string): boolean {
   try {
@@ -64,7 +80,7 @@ function isEnvironmentName(name: string): boolean {
 }
 
 /** Options of {@link SecretManager}. */
-export interface SecretManagerOptions extends KeyringOptions {
+export interface SecretManagerOptions extends KeyringOptions, AuditOptions {
   /** Where sealed records live: `memoryStore()`, `sqliteStore({ path })`, `redisStore({ url })`… */
   store: SecretStore;
   /** Workspace of every call. @default process.env.ENVKEEP_WORKSPACE ?? "default" */
@@ -75,6 +91,11 @@ export interface SecretManagerOptions extends KeyringOptions {
   actor?: string;
   /** Per-secret size limits. @default { maxKeys: 1000, maxBytes: 1048576 } */
   limits?: SecretLimits;
+  /**
+   * Old versions kept per secret besides the current one (0 to 1000; 0 keeps none). The oldest
+   * beyond it are dropped in the same write that adds a new one. @default 10
+   */
+  maxVersions?: number;
 }
 
 /** Options of {@link SecretManager.create}. */
@@ -130,6 +151,30 @@ export interface FromNameOptions {
   environment?: string;
   /** Keys the secret must hold; a missing one is a `NotFoundError` at hydration. @default [] */
   requiredKeys?: readonly string[];
+  /**
+   * Pin the handle to this version (current or kept in the history): a read-only handle whose
+   * reads always give that version's contents. @default the current version, read at each use
+   */
+  version?: number;
+}
+
+/** Options of {@link SecretManager.versions}. */
+export interface VersionsOptions {
+  /** @default the manager's environment */
+  environment?: string;
+  /**
+   * Called for each old version left out because it failed its checks (tampered, swapped, under
+   * a key not held). @default damaged versions are left out silently
+   */
+  onDamaged?: (damaged: DamagedVersion) => void;
+}
+
+/** Options of {@link SecretManager.rollback}. */
+export interface RollbackOptions {
+  /** @default the manager's environment */
+  environment?: string;
+  /** Check-and-set: apply only if the current version is this one, else `ConflictError`. */
+  ifVersion?: number;
 }
 
 /** Options of {@link SecretManager.resolve}. */
@@ -178,6 +223,10 @@ export class SecretManager {
   readonly #records: SealedRecords;
   readonly #limits: SecretLimits;
   readonly #named: NamedSecretSource;
+  readonly #maxVersions: number;
+  readonly #audit: AuditTrail;
+  readonly #options: SecretManagerOptions;
+  readonly #actorViews = new Map<string, SecretManager>();
   #tokens: AccessTokens | undefined;
 
   /**
@@ -194,12 +243,42 @@ export class SecretManager {
     this.environment = options.environment;
     this.actor = checkActor(options.actor);
     this.#limits = checkLimits(options.limits);
-    this.#records = new SealedRecords(this.store, Keyring.fromOptions(options), this.actor);
+    this.#maxVersions = checkMaxVersions(options.maxVersions);
+    this.#audit = new AuditTrail(options);
+    this.#options = options;
+    this.#records =
+      sharedRecords.get(options)?.withActor(this.actor) ??
+      new SealedRecords(this.store, Keyring.fromOptions(options), this.actor);
     this.#named = {
-      read: (name, environment) => this.#readNamed(name, environment),
-      info: (name, environment) => this.info(name, { environment }),
+      read: (name, environment, version) => this.#readNamed(name, environment, version),
+      info: (name, environment, version) =>
+        version === undefined
+          ? this.info(name, { environment })
+          : this.#versionInfo(name, environment, version),
       update: (name, changes, opts) => this.update(name, changes, opts),
     };
+  }
+
+  /**
+   * A manager like this one (same store, keys, workspace, options) that records another actor:
+   * for a server that acts for several callers, e.g. the HTTP API passes each token's id. It
+   * shares this manager's in-process write queue, so writes as different actors queue instead of
+   * racing. Closing either closes the shared store.
+   *
+   * @example
+   * ```ts
+   * await secrets.withActor(`token:${tokenId}`).update("db", { PGPASSWORD: "…" });
+   * ```
+   */
+  withActor(actor: string): SecretManager {
+    const known = this.#actorViews.get(actor);
+    if (known) return known;
+    const options: SecretManagerOptions = { ...this.#options, actor };
+    sharedRecords.set(options, this.#records);
+    const view = new SecretManager(options);
+    if (this.#actorViews.size >= MAX_ACTOR_VIEWS) this.#actorViews.clear();
+    this.#actorViews.set(actor, view);
+    return view;
   }
 
   /**
@@ -273,7 +352,12 @@ export class SecretManager {
     const ref = this.#ref(name, options.environment);
     const contents = snapshotEntries(entries, `secret "${ref.name}"`, this.#limits);
     const ifExists = this.#ifExists(options);
-    return toSecretInfo(await createSecret(this.#records, ref, contents, ifExists));
+    const record = await createSecret(this.#records, ref, contents, ifExists, {
+      keep: this.#maxVersions,
+      onWritten: (written) =>
+        this.#audit.emit(written.version === 1 ? "create" : "update", written, this.actor),
+    });
+    return toSecretInfo(record);
   }
 
   /**
@@ -355,8 +439,15 @@ export class SecretManager {
   async delete(name: string, options: DeleteOptions = {}): Promise<void> {
     options = checkOptions(options, "delete");
     const ref = this.#ref(name, options.environment);
+    // For the audit trail: what is deleted, when it can be read (a damaged record is deleted too).
+    const last = this.#audit.enabled
+      ? await this.#records.read(ref).catch(() => undefined)
+      : undefined;
     const removed = await deleteSecret(this.#records, ref);
     if (!removed && !options.allowMissing) throw notFound(ref);
+    if (removed) {
+      this.#audit.emit("delete", last ?? { ...ref, keys: [] }, this.actor);
+    }
   }
 
   /**
@@ -385,6 +476,58 @@ export class SecretManager {
     const record = await updateSecret(this.#records, ref, normalized, {
       ifVersion,
       limits: this.#limits,
+      keep: this.#maxVersions,
+      onWritten: (written) => this.#audit.emit("update", written, this.actor),
+    });
+    return toSecretInfo(record);
+  }
+
+  /**
+   * The kept versions of a named secret, newest first, the current one included: each one's
+   * number, time, actor, key names and which keys it added, changed and removed. Never values.
+   *
+   * @example
+   * ```ts
+   * for (const v of await secrets.versions("db")) console.log(v.version, v.updatedBy, v.change);
+   * ```
+   */
+  async versions(name: string, options: VersionsOptions = {}): Promise<SecretVersion[]> {
+    options = checkOptions(options, "versions");
+    const ref = this.#ref(name, options.environment);
+    const { onDamaged } = options;
+    if (onDamaged !== undefined && typeof onDamaged !== "function") {
+      throw new InvalidError("invalid onDamaged: expected a function");
+    }
+    return listVersions(this.#records, ref, onDamaged);
+  }
+
+  /**
+   * Writes the contents of a kept version as the next version (version 8 = contents of 3):
+   * nothing is lost, the version it replaces goes into the history. With `ifVersion`, a
+   * check-and-set. Rolling back to contents the secret already holds changes nothing.
+   *
+   * @throws {NotFoundError} when the secret or that version is not kept.
+   * @throws {ConflictError} when `ifVersion` is stale.
+   * @example
+   * ```ts
+   * await secrets.rollback("db", 3, { ifVersion: 7 }); // writes version 8 = contents of 3
+   * ```
+   */
+  async rollback(
+    name: string,
+    version: number,
+    options: RollbackOptions = {},
+  ): Promise<SecretInfo> {
+    options = checkOptions(options, "rollback");
+    const ref = this.#ref(name, options.environment);
+    checkVersion(version);
+    const { ifVersion } = options;
+    if (ifVersion !== undefined) checkVersion(ifVersion, "ifVersion");
+    const record = await rollbackSecret(this.#records, ref, version, {
+      ifVersion,
+      limits: this.#limits,
+      keep: this.#maxVersions,
+      onWritten: (written) => this.#audit.emit("rollback", written, this.actor),
     });
     return toSecretInfo(record);
   }
@@ -422,7 +565,9 @@ export class SecretManager {
     if (!Array.isArray(requiredKeys))
       throw new InvalidError("requiredKeys must be an array of keys");
     for (const key of requiredKeys) assertKey(key);
-    return Secret.named(this.#named, ref.name, ref.environment, requiredKeys);
+    const { version } = options;
+    if (version !== undefined) checkVersion(version);
+    return Secret.named(this.#named, ref.name, ref.environment, requiredKeys, version);
   }
 
   /**
@@ -554,7 +699,9 @@ export class SecretManager {
    */
   async rotate(options: RotateOptions = {}): Promise<RotationReport> {
     options = checkOptions(options, "rotate");
-    return rotateKeys(this.#records, this.workspace, options);
+    return rotateKeys(this.#records, this.workspace, options, {
+      onRewrapped: (record) => this.#audit.emit("rotate", record, this.actor),
+    });
   }
 
   /**
@@ -587,11 +734,20 @@ export class SecretManager {
     return `SecretManager(store=${this.store.name}, workspace=${this.workspace})`;
   }
 
-  async #readNamed(name: string, environment: string) {
+  async #readNamed(name: string, environment: string, version: number | undefined) {
     const ref = this.#ref(name, environment);
-    const found = await this.#records.readOpen(ref);
+    const found =
+      version === undefined
+        ? await this.#records.readOpen(ref)
+        : await readVersion(this.#records, ref, version);
     if (!found) throw notFound(ref);
+    this.#audit.emit("read", found.record, this.actor);
     return { info: toSecretInfo(found.record), entries: found.entries };
+  }
+
+  async #versionInfo(name: string, environment: string, version: number): Promise<SecretInfo> {
+    const found = await readVersion(this.#records, this.#ref(name, environment), version);
+    return toSecretInfo(found.record);
   }
 
   #ref(name: string, environment: string | undefined): SecretRef {

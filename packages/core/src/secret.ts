@@ -7,12 +7,16 @@ import { assertKey, snapshotEntries } from "./validation/validate.js";
 
 /** What a named handle needs from its manager (kept narrow to avoid an import cycle). */
 export interface NamedSecretSource {
-  /** Reads and opens the named secret; throws `NotFoundError` when it is missing. */
+  /**
+   * Reads and opens the named secret (its current version, or `version`); throws
+   * `NotFoundError` when it is missing.
+   */
   read(
     name: string,
     environment: string,
+    version?: number,
   ): Promise<{ info: SecretInfo; entries: Record<string, string> }>;
-  info(name: string, environment: string): Promise<SecretInfo>;
+  info(name: string, environment: string, version?: number): Promise<SecretInfo>;
   update(
     name: string,
     changes: Record<string, string | null | undefined>,
@@ -29,6 +33,8 @@ type Origin =
       name: string;
       environment: string;
       requiredKeys: readonly string[];
+      /** Pinned to this version (read-only), or the current version when absent. */
+      version?: number;
     };
 
 /** Where the values of one layer of a resolved environment came from. */
@@ -182,6 +188,7 @@ export class Secret {
     name: string,
     environment: string,
     requiredKeys: readonly string[],
+    version?: number,
   ): Secret {
     return new Secret({
       kind: "named",
@@ -189,6 +196,7 @@ export class Secret {
       name,
       environment,
       requiredKeys: [...requiredKeys],
+      ...(version === undefined ? {} : { version }),
     });
   }
 
@@ -208,6 +216,11 @@ export class Secret {
   /** The environment of a named secret; `undefined` for an ephemeral one. */
   get environment(): string | undefined {
     return this.#origin.kind === "named" ? this.#origin.environment : undefined;
+  }
+
+  /** The version a named handle is pinned to (read-only); `undefined` when it follows the current one. */
+  get pinnedVersion(): number | undefined {
+    return this.#origin.kind === "named" ? this.#origin.version : undefined;
   }
 
   /** True when the handle stands for a stored, named secret. */
@@ -244,13 +257,13 @@ export class Secret {
     return this;
   }
 
-  /** Current metadata of a named secret (read fresh from the store). */
+  /** Current metadata of a named secret, or of its pinned version (read fresh from the store). */
   async info(): Promise<SecretInfo> {
     const origin = this.#origin;
     if (origin.kind !== "named") {
       throw new InvalidError("an ephemeral secret is not stored and has no info");
     }
-    const info = await origin.source.info(origin.name, origin.environment);
+    const info = await origin.source.info(origin.name, origin.environment, origin.version);
     this.#remember(info);
     return info;
   }
@@ -266,6 +279,11 @@ export class Secret {
     const origin = this.#origin;
     if (origin.kind !== "named") {
       throw new InvalidError("an ephemeral secret cannot be updated; build a new one instead");
+    }
+    if (origin.version !== undefined) {
+      throw new InvalidError(
+        `secret "${origin.name}" is pinned to version ${origin.version}, which is read-only: update the secret by name, or roll back to it`,
+      );
     }
     const info = await origin.source.update(origin.name, changes, {
       environment: origin.environment,
@@ -295,7 +313,11 @@ export class Secret {
         return { entries, origin: { kind: "dotenv", secretId: this.secretId } };
       }
       case "named": {
-        const { info, entries } = await origin.source.read(origin.name, origin.environment);
+        const { info, entries } = await origin.source.read(
+          origin.name,
+          origin.environment,
+          origin.version,
+        );
         checkRequiredKeys(info.keys, origin.requiredKeys, origin.name);
         this.#remember(info);
         return {
@@ -315,7 +337,7 @@ export class Secret {
   #label(): string {
     const origin = this.#origin;
     return origin.kind === "named"
-      ? `"${origin.name}" (environment "${origin.environment}")`
+      ? `"${origin.name}"${origin.version === undefined ? "" : `@${origin.version}`} (environment "${origin.environment}")`
       : `(${origin.kind})`;
   }
 

@@ -61,6 +61,8 @@ export interface UnreadableRecord extends SecretRef {
   unreadable: string;
   /** Its position in the list order (`list` results always carry one the store ordered by). */
   createdAt?: number;
+  /** In `history` results: the version it is kept under. */
+  version?: number;
 }
 
 /** What a store found at one location: a record to be checked, or an unreadable value. */
@@ -90,11 +92,49 @@ export interface ListQuery {
 }
 
 /**
+ * What {@link SecretStore.replace} does to the secret's history (its old versions) in the same
+ * atomic step as the replace.
+ */
+export interface HistoryWrite {
+  /**
+   * The replaced version, as core sealed it for the history (its `version` is the replaced
+   * version's; its other fields are to be kept as given). Stored when `keep > 0`, and then
+   * always given.
+   */
+  previous?: StoredRecord;
+  /**
+   * Old versions to keep once `previous` is in: those with `version <= record.version - 1 - keep`
+   * are dropped in the same step. `0` keeps none (and drops whatever history there was).
+   */
+  keep: number;
+}
+
+/** Options of {@link SecretStore.replace}. */
+export interface ReplaceOptions {
+  /**
+   * Also move the replaced version into the history and trim it, atomically with the replace and
+   * only when the replace happens. Absent: the history is left exactly as it is (a re-wrap that
+   * keeps the version).
+   */
+  history?: HistoryWrite;
+}
+
+/** Options of {@link SecretStore.history}. */
+export interface HistoryQuery {
+  /** Only the entry stored for this version (a positive integer): zero or one entries. */
+  version?: number;
+}
+
+/**
  * The contract between `SecretManager` and a storage backend.
  *
  * Atomicity: `create`, `replace` and `delete` are each atomic with respect to every other client
  * of the same backend (other processes and machines included): no reader ever sees a partial
- * record, and a record and whatever index lists it change together.
+ * record, and a record, its history and whatever index lists it change together.
+ *
+ * History: a secret's old versions are kept beside its current record, keyed by version, and
+ * written only by `replace` (with {@link ReplaceOptions.history}), `create` (which starts with
+ * none), `delete` (which removes them with the record) and {@link SecretStore.replaceOldVersion}.
  */
 export interface SecretStore {
   /** Short name used in error messages, e.g. `"memory"`, `"sqlite"`, `"redis"`. */
@@ -108,8 +148,10 @@ export interface SecretStore {
   get(ref: SecretRef): Promise<StoredEntry | undefined>;
 
   /**
-   * Stores `record` only if no record with the same identity exists (create-if-absent).
-   * Resolves `true` when stored, `false` when one already existed (nothing changed).
+   * Stores `record` only if no record with the same identity exists (create-if-absent), and
+   * removes any history left at that location, in the same atomic step: a new secret starts
+   * with no old versions. Resolves `true` when stored, `false` when one already existed
+   * (nothing changed).
    */
   create(record: StoredRecord): Promise<boolean>;
 
@@ -117,15 +159,38 @@ export interface SecretStore {
    * Compare-and-set: replaces the stored record of `record`'s identity with `record` only if the
    * stored one has the same `secretId` and `version === expectedVersion`. Resolves `true` when
    * replaced; `false` when there is no record, or another `secretId` or version (nothing changed).
+   * With `options.history`, the same atomic step stores `history.previous` under its version
+   * (when `keep > 0`) and drops the entries older than `keep` allows; a `false` changes no
+   * history either.
    */
-  replace(record: StoredRecord, expectedVersion: number): Promise<boolean>;
+  replace(
+    record: StoredRecord,
+    expectedVersion: number,
+    options?: ReplaceOptions,
+  ): Promise<boolean>;
 
   /**
-   * Removes whatever is stored at `ref`'s location (a record, an unreadable value, and their
-   * index and metadata entries), whether or not its metadata is intact. Resolves `true` if
-   * something was removed, `false` if nothing was there.
+   * Removes whatever is stored at `ref`'s location (a record, an unreadable value, their history,
+   * and their index and metadata entries), whether or not its metadata is intact. Resolves `true`
+   * if a record or an unreadable value was removed, `false` if nothing was there.
    */
   delete(ref: SecretRef): Promise<boolean>;
+
+  /**
+   * The old versions kept for `ref`, newest first (by the version each is stored under), or only
+   * the one of `query.version`. `[]` when there are none (or no secret). Like `get`, each entry's
+   * `workspace`, `environment` and `name` are `ref`'s and the rest is returned as stored; a value
+   * that is not a record is an {@link UnreadableRecord} carrying the version it is kept under.
+   * One read: no entry reflects a write the others don't.
+   */
+  history(ref: SecretRef, query?: HistoryQuery): Promise<StoredEntry[]>;
+
+  /**
+   * Replaces the history entry stored for `record`'s identity and `record.version` with `record`
+   * (key rotation re-wraps old versions), only if that entry's `sealed` is `expectedSealed`.
+   * Resolves `true` when replaced, `false` when the entry is gone or changed (nothing changed).
+   */
+  replaceOldVersion(record: StoredRecord, expectedSealed: string): Promise<boolean>;
 
   /**
    * Entries of one scope's index, newest first: ordered by `createdAt` descending, then by `name`

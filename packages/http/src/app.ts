@@ -72,7 +72,9 @@ function checkOptions(options: ApiOptions) {
  * mount `api.fetch` in any host that speaks `Request`/`Response`.
  *
  * Routes, under `/v1`: `GET /secrets` (listSecrets), `POST /secrets` (createSecret),
- * `GET|PATCH|DELETE /secrets/{secret_name}` (getSecret, updateSecret, deleteSecret) and
+ * `GET|PATCH|DELETE /secrets/{secret_name}` (getSecret, updateSecret, deleteSecret),
+ * `GET /secrets/{secret_name}/versions` (listSecretVersions),
+ * `POST /secrets/{secret_name}/rollback` (rollbackSecret) and
  * `GET /openapi.json`. Every route but the document needs a bearer token of the manager's
  * workspace (`manager.tokens.create(…)` or `envkeep token create`). Values are never returned.
  *

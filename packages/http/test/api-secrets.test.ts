@@ -28,8 +28,9 @@ describe("create and get", () => {
       updated_at: created.body.created_at,
       keys: ["API_KEY", "REGION"],
       version: 1,
-      created_by: "http-test",
-      updated_by: "http-test",
+      // the token's id: the API acts as the caller
+      created_by: expect.stringMatching(/^[0-9a-f]{16}$/),
+      updated_by: created.body.created_by,
     });
     expect(new Date(created.body.created_at).toISOString()).toBe(created.body.created_at);
     // Stored as given: read back in-process, not over HTTP.
@@ -362,5 +363,71 @@ describe("routes", () => {
       expect(response.headers.get("allow")).toBe(allow);
       expect(response.body.error.code).toBe("INVALID");
     }
+  });
+});
+
+describe("versions and rollback", () => {
+  it("GET …/versions lists kept versions with key changes; POST …/rollback restores one as a new version", async () => {
+    const { call, manager } = await inProcessApi();
+    await call("POST", "/v1/secrets", { json: { name: "db", env: { PASS: VALUE, HOST: "h" } } });
+    await call("PATCH", "/v1/secrets/db", { json: { env: { PASS: "two", HOST: null } } });
+    const versions = await call("GET", "/v1/secrets/db/versions");
+    expect(versions.status).toBe(200);
+    expect(versions.body.data).toEqual([
+      {
+        version: 2,
+        updated_at: expect.any(String),
+        updated_by: expect.stringMatching(/^[0-9a-f]{16}$/),
+        keys: ["PASS"],
+        change: { added: [], changed: ["PASS"], removed: ["HOST"] },
+      },
+      {
+        version: 1,
+        updated_at: expect.any(String),
+        updated_by: expect.stringMatching(/^[0-9a-f]{16}$/),
+        keys: ["HOST", "PASS"],
+        change: { added: ["HOST", "PASS"], changed: [], removed: [] },
+      },
+    ]);
+
+    const stale = await call("POST", "/v1/secrets/db/rollback", {
+      json: { version: 1 },
+      headers: { "If-Match": '"1"' },
+    });
+    expect(stale.status).toBe(412);
+    const rolled = await call("POST", "/v1/secrets/db/rollback", {
+      json: { version: 1 },
+      headers: { "If-Match": '"2"' },
+    });
+    expect(rolled.status).toBe(200);
+    expect(rolled.headers.get("etag")).toBe('"3"');
+    expect(rolled.body).toMatchObject({ name: "db", version: 3, keys: ["HOST", "PASS"] });
+    expect(await manager.resolve([manager.fromName("db")])).toEqual({ PASS: VALUE, HOST: "h" });
+
+    expect((await call("POST", "/v1/secrets/db/rollback", { json: { version: 9 } })).status).toBe(
+      404,
+    );
+    expect((await call("GET", "/v1/secrets/nope/versions")).status).toBe(404);
+    expect((await call("POST", "/v1/secrets/db/rollback", { json: { version: 0 } })).status).toBe(
+      400,
+    );
+    expect((await call("POST", "/v1/secrets/db/rollback", { json: {} })).status).toBe(400);
+    expect((await call("DELETE", "/v1/secrets/db/versions")).status).toBe(405);
+    expect((await call("GET", "/v1/secrets/db/rollback")).status).toBe(405);
+  });
+
+  it("a read token may list versions but not roll back", async () => {
+    const { call, token } = await inProcessApi();
+    await call("POST", "/v1/secrets", { json: { name: "db", env: { A: "1" } } });
+    await call("PATCH", "/v1/secrets/db", { json: { env: { A: "2" } } });
+    const reader = await token("read");
+    expect((await call("GET", "/v1/secrets/db/versions", { token: reader.token })).status).toBe(
+      200,
+    );
+    const denied = await call("POST", "/v1/secrets/db/rollback", {
+      json: { version: 1 },
+      token: reader.token,
+    });
+    expect(denied.status).toBe(403);
   });
 });

@@ -17,6 +17,12 @@ describe("the seed, kept", () => {
     expect(document.paths["/secrets"].post.operationId).toBe("createSecret");
     expect(document.paths["/secrets/{secret_name}"].get.operationId).toBe("getSecret");
     expect(document.paths["/secrets/{secret_name}"].delete.operationId).toBe("deleteSecret");
+    expect(document.paths["/secrets/{secret_name}/versions"].get.operationId).toBe(
+      "listSecretVersions",
+    );
+    expect(document.paths["/secrets/{secret_name}/rollback"].post.operationId).toBe(
+      "rollbackSecret",
+    );
     expect(document.paths["/secrets"].post.responses["201"]).toBeDefined();
     expect(document.paths["/secrets/{secret_name}"].delete.responses["204"]).toBeDefined();
     expect(

@@ -1,6 +1,8 @@
 import {
+  type HistoryQuery,
   isUnreadable,
   type ListQuery,
+  type ReplaceOptions,
   type SecretRef,
   type SecretScope,
   type SecretStore,
@@ -31,6 +33,14 @@ export function memoryKey(ref: SecretRef): string {
   return JSON.stringify([ref.workspace, ref.environment, ref.name]);
 }
 
+/**
+ * The key of a secret's history in a memory store's backing map. Its value is a JSON object from
+ * version (decimal) to that version's record.
+ */
+export function memoryHistoryKey(ref: SecretRef): string {
+  return JSON.stringify([ref.workspace, ref.environment, ref.name, "history"]);
+}
+
 /** The location a backing-map key stands for, if it is one. */
 function locationOf(key: string): SecretRef | undefined {
   try {
@@ -49,6 +59,10 @@ function locationOf(key: string): SecretRef | undefined {
 
 /** The stored form of a record: known fields only, optional ones when set. */
 function serialize(record: StoredRecord): string {
+  return JSON.stringify(storedValue(record));
+}
+
+function storedValue(record: StoredRecord): StoredRecord {
   const { workspace, environment, name, secretId, keys, createdAt, updatedAt, version } = record;
   const value: StoredRecord = {
     workspace,
@@ -63,7 +77,36 @@ function serialize(record: StoredRecord): string {
   };
   if (record.createdBy !== undefined) value.createdBy = record.createdBy;
   if (record.updatedBy !== undefined) value.updatedBy = record.updatedBy;
-  return JSON.stringify(value);
+  return value;
+}
+
+/** A history object as stored (version → record), or an empty one where it does not parse. */
+function parseHistory(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      return value as Record<string, unknown>;
+    }
+  } catch {}
+  return {};
+}
+
+/** A history entry read as the contract asks: the location's identity, the rest as stored. */
+function historyEntry(value: unknown, at: SecretRef, version: number): StoredEntry {
+  const location = { workspace: at.workspace, environment: at.environment, name: at.name };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ...location, version, unreadable: "its stored value is not an object" };
+  }
+  return { ...(value as StoredRecord), ...location };
+}
+
+/** Versions of a history object, newest first (keys that are not versions are left out). */
+function versionsOf(history: Record<string, unknown>): number[] {
+  return Object.keys(history)
+    .filter((key) => /^[1-9][0-9]{0,15}$/.test(key))
+    .map(Number)
+    .sort((a, b) => b - a);
 }
 
 /**
@@ -177,11 +220,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         const key = memoryKey(record);
         if (data.has(key)) return false;
         data.set(key, serialize(record));
+        data.delete(memoryHistoryKey(record));
         remember(record);
         return true;
       }),
 
-    replace: (record: StoredRecord, expectedVersion: number) =>
+    replace: (record: StoredRecord, expectedVersion: number, options: ReplaceOptions = {}) =>
       op(() => {
         const key = memoryKey(record);
         const text = data.get(key);
@@ -195,10 +239,49 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           return false;
         }
         data.set(key, serialize(record));
+        const { history } = options;
+        if (history) {
+          const historyKey = memoryHistoryKey(record);
+          const kept = parseHistory(data.get(historyKey));
+          if (history.keep > 0 && history.previous) {
+            kept[String(history.previous.version)] = storedValue(history.previous);
+          }
+          for (const version of versionsOf(kept)) {
+            if (version <= record.version - 1 - history.keep) delete kept[String(version)];
+          }
+          if (Object.keys(kept).length === 0) data.delete(historyKey);
+          else data.set(historyKey, JSON.stringify(kept));
+        }
         return true;
       }),
 
-    delete: (ref: SecretRef) => op(() => data.delete(memoryKey(ref))),
+    delete: (ref: SecretRef) =>
+      op(() => {
+        data.delete(memoryHistoryKey(ref));
+        return data.delete(memoryKey(ref));
+      }),
+
+    history: (ref: SecretRef, query: HistoryQuery = {}) =>
+      op(() => {
+        const kept = parseHistory(data.get(memoryHistoryKey(ref)));
+        const versions = versionsOf(kept).filter(
+          (version) => query.version === undefined || version === query.version,
+        );
+        return versions.map((version) => historyEntry(kept[String(version)], ref, version));
+      }),
+
+    replaceOldVersion: (record: StoredRecord, expectedSealed: string) =>
+      op(() => {
+        const historyKey = memoryHistoryKey(record);
+        const kept = parseHistory(data.get(historyKey));
+        const found = kept[String(record.version)] as Partial<StoredRecord> | undefined;
+        if (typeof found !== "object" || found === null || found.sealed !== expectedSealed) {
+          return false;
+        }
+        kept[String(record.version)] = storedValue(record);
+        data.set(historyKey, JSON.stringify(kept));
+        return true;
+      }),
 
     list: (scope: SecretScope, query: ListQuery = {}) =>
       op(() => {

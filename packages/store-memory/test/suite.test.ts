@@ -1,6 +1,6 @@
 import type { SecretStore } from "@envkeep/core";
 import { runStoreSuite } from "@envkeep/store-test-suite";
-import { memoryKey, memoryStore } from "../src/index.js";
+import { memoryHistoryKey, memoryKey, memoryStore } from "../src/index.js";
 
 /** Each store's backing map: its "backend", for the tamper tests. */
 const backings = new WeakMap<SecretStore, Map<string, string>>();
@@ -35,5 +35,22 @@ runStoreSuite({
       }
     },
     encode: (record) => JSON.stringify(record),
+    readHistoryText: async (store, ref, version) => {
+      const text = backingOf(store).get(memoryHistoryKey(ref));
+      const entry = text === undefined ? undefined : JSON.parse(text)[String(version)];
+      return entry === undefined ? undefined : JSON.stringify(entry);
+    },
+    writeHistoryText: async (store, ref, version, text) => {
+      const backing = backingOf(store);
+      const history = JSON.parse(backing.get(memoryHistoryKey(ref)) ?? "{}");
+      let entry: unknown;
+      try {
+        entry = JSON.parse(text);
+      } catch {
+        entry = text;
+      }
+      history[String(version)] = entry;
+      backing.set(memoryHistoryKey(ref), JSON.stringify(history));
+    },
   },
 });

@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
 import { createClient, createKeyv } from "@keyv/redis";
 import {
+  compareHistory,
   compareListing,
   compareWithRaw,
   machineLine,
@@ -79,9 +80,10 @@ console.log(
 console.log(`medians over ${ROUNDS} rounds; Redis at ${redis.url.replace(/\/\/[^@]*@/, "//")}\n`);
 
 const store = redisStore({ url: redis.url, prefix });
+const benchKey = generateMasterKey();
 const secrets = new SecretManager({
   store,
-  masterKey: generateMasterKey(),
+  masterKey: benchKey,
   workspace: "bench",
   environment: "ops",
 });
@@ -97,6 +99,12 @@ try {
   const rawValue = "v".repeat(size - '{"value":""}'.length);
   await raw.set("ten-keys", rawValue);
   await compareWithRaw({ secrets, raw, rawValue, size, createOps: 300 });
+  await compareHistory({
+    SecretManager,
+    store: secrets.store,
+    masterKey: benchKey,
+    updateOps: 300,
+  });
 
   // ---- list at scale --------------------------------------------------------------------------
   // Realistic records (a real sealed record, copied under new names) written through the store's

@@ -7,6 +7,7 @@ import { InvalidError, type ListCursor, type SecretRef, type SecretScope } from 
  * | key | type | holds |
  * |---|---|---|
  * | `P:{ws/env}:r:<name>` | string | the record, serialized by keyv (readable with `keyv.get`) |
+ * | `P:{ws/env}:h:<name>` | hash | its old versions: version → that version, serialized by keyv |
  * | `P:{ws/env}:m` | hash | name → `[secretId, version, index member]` (JSON), for compare-and-set |
  * | `P:{ws/env}:i` | sorted set | index members `<createdAt, 17 digits>:<name>`, all of score 0 |
  * | `P:e:{ws}` | set | environment names of the workspace (may hold empty ones) |
@@ -65,6 +66,11 @@ export function scopeKeys(prefix: string, scope: SecretScope): ScopeKeys {
 
 export function recordKey(prefix: string, ref: SecretRef): string {
   return scopeKeys(prefix, ref).recordPrefix + ref.name;
+}
+
+/** The history hash of one secret: same hash tag as its record. */
+export function historyKey(prefix: string, ref: SecretRef): string {
+  return `${prefix}:{${component(ref.workspace)}/${component(ref.environment)}}:h:${ref.name}`;
 }
 
 export function environmentsKey(prefix: string, workspace: string): string {

@@ -1,4 +1,5 @@
 import {
+  type HistoryQuery,
   InvalidError,
   type ListQuery,
   type SecretRef,
@@ -11,6 +12,7 @@ import {
 import { type RawRedis, type RedisClientLike, RedisConnection } from "./connection.js";
 import {
   environmentsKey,
+  historyKey,
   indexMember,
   normalizePrefix,
   parseMember,
@@ -21,9 +23,11 @@ import {
 import {
   CREATE_SCRIPT,
   DELETE_SCRIPT,
+  HISTORY_SCRIPT,
   LIST_SCRIPT,
   type LuaScript,
   metaEntry,
+  REPLACE_OLD_VERSION_SCRIPT,
   REPLACE_SCRIPT,
 } from "./scripts.js";
 
@@ -339,7 +343,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
 
   const scriptKeys = (ref: SecretRef) => {
     const keys = scopeKeys(prefix, ref);
-    return [keys.recordPrefix + ref.name, keys.meta, keys.index];
+    return [keys.recordPrefix + ref.name, keys.meta, keys.index, historyKey(prefix, ref)];
   };
 
   return {
@@ -381,9 +385,15 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       });
     },
 
-    replace: async (record: StoredRecord, expectedVersion: number) => {
+    replace: async (record: StoredRecord, expectedVersion: number, options = {}) => {
       const member = memberOf("replace", record);
       const serialized = await serialize(record);
+      const { history } = options;
+      if (history && history.keep > 0 && !history.previous) {
+        throw new InvalidError("replace: history.previous is required when history.keep > 0");
+      }
+      const previous =
+        history?.previous && history.keep > 0 ? await serialize(history.previous) : "";
       return run("replace", async (raw, confirm) => {
         const meta = metaEntry(record.secretId, record.version, member);
         const args = [
@@ -393,6 +403,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           meta,
           record.secretId,
           String(expectedVersion),
+          history ? String(history.keep) : "",
+          previous,
         ];
         const keys = scriptKeys(record);
         const replaced = Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1;
@@ -408,6 +420,40 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         if (deleted) await confirm(keys[0]!);
         return deleted;
       }),
+
+    history: (ref: SecretRef, query: HistoryQuery = {}) =>
+      run("history", async (raw) => {
+        const version = query.version === undefined ? "" : String(query.version);
+        const reply = (await runScript(
+          raw,
+          HISTORY_SCRIPT,
+          [historyKey(prefix, ref)],
+          [version],
+        )) as string[];
+        const found: { version: number; text: string }[] = [];
+        for (let i = 0; i + 1 < reply.length; i += 2) {
+          found.push({ version: Number(reply[i]), text: reply[i + 1]! });
+        }
+        found.sort((a, b) => b.version - a.version);
+        const entries: StoredEntry[] = [];
+        for (const { version: kept, text } of found) {
+          const entry = await entryOf(ref, text);
+          entries.push("unreadable" in entry ? { ...entry, version: kept } : entry);
+        }
+        return entries;
+      }),
+
+    replaceOldVersion: async (record: StoredRecord, expectedSealed: string) => {
+      const serialized = await serialize(record);
+      return run("replaceOldVersion", async (raw, confirm) => {
+        const key = historyKey(prefix, record);
+        const args = [String(record.version), expectedSealed, serialized];
+        const replaced =
+          Number(await runScript(raw, REPLACE_OLD_VERSION_SCRIPT, [key], args)) === 1;
+        if (replaced) await confirm(key);
+        return replaced;
+      });
+    },
 
     list: (scope: SecretScope, query: ListQuery = {}) =>
       run("list", async (raw) => {

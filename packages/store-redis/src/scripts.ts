@@ -4,9 +4,14 @@ import { createHash } from "node:crypto";
  * The atomic parts of the store, as Lua scripts. Each runs as one step on the server: no other
  * client ever sees a record without its index and metadata entries, or the reverse.
  *
- * Every script gets the same three keys of one scope (one hash tag, so one cluster slot):
- * `KEYS[1]` the record, `KEYS[2]` the metadata hash, `KEYS[3]` the index sorted set.
+ * Every script gets the same four keys of one scope (one hash tag, so one cluster slot):
+ * `KEYS[1]` the record, `KEYS[2]` the metadata hash, `KEYS[3]` the index sorted set, `KEYS[4]`
+ * the secret's history hash (version → stored form of that old version).
  * Metadata entries are JSON `[secretId, version (string), index member]`.
+ *
+ * A script that fails half-way keeps the writes it made (Redis does not roll scripts back), so
+ * every check comes before the first write, and a history key of the wrong type is dropped
+ * before it is written to.
  */
 export interface LuaScript {
   readonly name: string;
@@ -20,47 +25,103 @@ function script(name: string, source: string): LuaScript {
 
 /**
  * ARGV: name, index member, serialized record, metadata, environment. Returns 1 when stored, 0
- * when taken. On a single server (not a cluster) `KEYS[4]` is the workspace's environment set, so
- * that the environment is recorded in the same step; on a cluster that set lives in another slot
- * and the store adds to it before running this script.
+ * when taken; a new secret starts with no history. On a single server (not a cluster) `KEYS[5]`
+ * is the workspace's environment set, so that the environment is recorded in the same step; on a
+ * cluster that set lives in another slot and the store adds to it before running this script.
  */
 export const CREATE_SCRIPT = script(
   "create",
   `
-if KEYS[4] then redis.call('SADD', KEYS[4], ARGV[5]) end
+if KEYS[5] then redis.call('SADD', KEYS[5], ARGV[5]) end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
+redis.call('DEL', KEYS[4])
 return 1
 `,
 );
 
 /**
- * ARGV: name, index member, serialized record, metadata, expected secretId, expected version.
- * Returns 1 when replaced, 0 when missing or another secretId/version.
+ * ARGV: name, index member, serialized record, metadata, expected secretId, expected version,
+ * versions to keep (`""`: leave the history alone), the replaced version's serialized form.
+ * Returns 1 when replaced, 0 when missing or another secretId/version (nothing changed). With a
+ * keep, the replaced version goes into the history under the expected version (when keep > 0)
+ * and versions `<= expected - keep` are dropped, in the same step.
  */
 export const REPLACE_SCRIPT = script(
   "replace",
   `
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return 0 end
-local meta = cjson.decode(current)
-if meta[1] ~= ARGV[5] or meta[2] ~= ARGV[6] then return 0 end
+local ok, meta = pcall(cjson.decode, current)
+if not ok or type(meta) ~= 'table' or meta[1] ~= ARGV[5] or meta[2] ~= ARGV[6] then return 0 end
+local keep = tonumber(ARGV[7])
+if keep and redis.call('TYPE', KEYS[4]).ok ~= 'hash' then redis.call('DEL', KEYS[4]) end
 if meta[3] ~= ARGV[2] then
-  redis.call('ZREM', KEYS[3], meta[3])
+  if type(meta[3]) == 'string' then redis.call('ZREM', KEYS[3], meta[3]) end
   redis.call('ZADD', KEYS[3], 0, ARGV[2])
 end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+if keep then
+  local replaced = tonumber(ARGV[6])
+  if keep > 0 then
+    redis.call('HSET', KEYS[4], ARGV[6], ARGV[8])
+    -- the usual case: exactly the one version the new entry pushes out
+    redis.call('HDEL', KEYS[4], string.format('%d', replaced - keep))
+  end
+  if redis.call('HLEN', KEYS[4]) > keep then
+    for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
+      local version = tonumber(field)
+      if not version or version <= replaced - keep then redis.call('HDEL', KEYS[4], field) end
+    end
+  end
+end
 return 1
 `,
 );
 
 /**
- * ARGV: name. Removes the record, its metadata entry and the index member that entry names,
+ * KEYS[1]: a secret's history. ARGV: a version, or \`""\` for all. Returns \`[version, text, …]\`
+ * in any order; nothing when the key is missing or not a hash.
+ */
+export const HISTORY_SCRIPT = script(
+  "history",
+  `
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return {} end
+if ARGV[1] ~= '' then
+  local text = redis.call('HGET', KEYS[1], ARGV[1])
+  if not text then return {} end
+  return { ARGV[1], text }
+end
+return redis.call('HGETALL', KEYS[1])
+`,
+);
+
+/**
+ * KEYS[1]: a secret's history. ARGV: version, expected sealed form, new serialized form. Returns
+ * 1 when that version's entry held the expected sealed form and was replaced, else 0.
+ */
+export const REPLACE_OLD_VERSION_SCRIPT = script(
+  "replaceOldVersion",
+  `
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
+local text = redis.call('HGET', KEYS[1], ARGV[1])
+if not text then return 0 end
+local ok, stored = pcall(cjson.decode, text)
+if not ok or type(stored) ~= 'table' or type(stored.value) ~= 'table' or stored.value.sealed ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`,
+);
+
+/**
+ * ARGV: name. Removes the record, its history, its metadata entry and the index member that entry names,
  * whatever state they are in (a record without metadata, metadata that is not JSON: someone
  * edited the keys). Returns 1 when anything was removed, 0 when there was nothing.
  */
@@ -68,6 +129,7 @@ export const DELETE_SCRIPT = script(
   "delete",
   `
 local removed = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[4])
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if current then
   local ok, meta = pcall(cjson.decode, current)

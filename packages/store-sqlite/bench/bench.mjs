@@ -9,6 +9,7 @@ import { generateMasterKey, SecretManager } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
 import Keyv from "keyv";
 import {
+  compareHistory,
   compareListing,
   compareWithRaw,
   machineLine,
@@ -26,9 +27,10 @@ console.log(
 );
 console.log(`medians over ${ROUNDS} rounds; database file in ${dir}\n`);
 
+const benchKey = generateMasterKey();
 const secrets = new SecretManager({
   store: sqliteStore({ path: file }),
-  masterKey: generateMasterKey(),
+  masterKey: benchKey,
   workspace: "bench",
   environment: "ops",
 });
@@ -48,6 +50,12 @@ try {
   const rawValue = "v".repeat(size - '{"value":""}'.length);
   await raw.set("ten-keys", rawValue);
   await compareWithRaw({ secrets, raw, rawValue, size, createOps: 150 });
+  await compareHistory({
+    SecretManager,
+    store: secrets.store,
+    masterKey: benchKey,
+    updateOps: 150,
+  });
 
   // ---- list at scale --------------------------------------------------------------------------
   // Realistic rows (a real sealed 1-key record, copied under new names) written in bulk through a

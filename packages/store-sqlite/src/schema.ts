@@ -9,6 +9,17 @@
  * The index lives in columns, not in expressions over the JSON value, so a row damaged outside
  * envkeep (a value that is not JSON, a BLOB) can never make SQLite fail to update, rebuild or
  * delete from the index: that row fails alone.
+ *
+ * Old versions live in `<table>_history` (`key, version, value`; `value` in the same stored form),
+ * written in the same statement as the record they belong to:
+ *
+ * - a replace that keeps history is one `INSERT INTO <table>_replace_v1 …`: a view whose `INSTEAD
+ *   OF INSERT` trigger checks the compare-and-set (else `RAISE(ABORT)`, which undoes the
+ *   statement), updates the record, stores the replaced version and trims the history, all as
+ *   that one statement. One statement, because `@keyv/sqlite` gives every caller one shared
+ *   connection, on which a `BEGIN … COMMIT` of one call would take in the statements of others;
+ * - triggers on the record table drop a secret's history when its row is inserted (a new secret
+ *   starts with none) or deleted (delete removes it).
  */
 
 /** Table names the adapter keeps as they are (it strips anything else, silently). */
@@ -43,8 +54,13 @@ const LISTABLE = "created_at BETWEEN -9007199254740991 AND 9007199254740991";
 const field = (name: string) =>
   `CASE WHEN typeof(value) <> 'text' THEN NULL WHEN json_valid(value) THEN json_extract(value, '$.value.${name}') END`;
 
+/** What the compare-and-set trigger raises when the stored record is not the one expected. */
+export const CONFLICT_MESSAGE = "envkeep: the record changed";
+
 /** Every statement of the store, for one table. */
 export function statements(table: string) {
+  const history = `${table}_history`;
+  const replaceView = `${table}_replace_v1`;
   const order = "ORDER BY created_at DESC, key DESC";
   const scope = `workspace = ? AND environment = ? AND ${LISTABLE}`;
   const columns = "key, value, typeof(value) AS type, created_at";
@@ -65,6 +81,25 @@ export function statements(table: string) {
      * reads only index entries, and `environments` skips from one environment to the next.
      */
     createIndex: `CREATE INDEX IF NOT EXISTS ${table}_scope ON ${table} (workspace, environment, created_at, key)`,
+    /** The history table, keyed by row key and version (an index of its own). */
+    createHistory: `CREATE TABLE IF NOT EXISTS ${history} (key TEXT NOT NULL, version INTEGER NOT NULL, value TEXT, PRIMARY KEY (key, version)) WITHOUT ROWID`,
+    /** The view a replace that keeps history inserts into (see the module comment). */
+    createReplaceView: `CREATE VIEW IF NOT EXISTS ${replaceView} (key, value, workspace, environment, created_at, secret_id, expected_version, previous, previous_version, keep) AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0`,
+    createReplaceTrigger: `CREATE TRIGGER IF NOT EXISTS ${replaceView}_write INSTEAD OF INSERT ON ${replaceView} BEGIN
+      SELECT RAISE(ABORT, '${CONFLICT_MESSAGE}') WHERE NOT EXISTS (
+        SELECT 1 FROM ${table} WHERE key = NEW.key AND ${field("secretId")} = NEW.secret_id AND ${field("version")} = NEW.expected_version);
+      UPDATE ${table} SET value = NEW.value, workspace = NEW.workspace, environment = NEW.environment, created_at = NEW.created_at WHERE key = NEW.key;
+      INSERT OR REPLACE INTO ${history} (key, version, value) SELECT NEW.key, NEW.previous_version, NEW.previous WHERE NEW.keep > 0;
+      DELETE FROM ${history} WHERE key = NEW.key AND version <= NEW.previous_version - NEW.keep;
+    END`,
+    /** A new secret starts with no history (stale rows of an earlier one go). */
+    createInsertTrigger: `CREATE TRIGGER IF NOT EXISTS ${table}_history_on_insert AFTER INSERT ON ${table} BEGIN
+      DELETE FROM ${history} WHERE key = NEW.key;
+    END`,
+    /** Deleting a secret deletes its history, in the same statement. */
+    createDeleteTrigger: `CREATE TRIGGER IF NOT EXISTS ${table}_history_on_delete AFTER DELETE ON ${table} BEGIN
+      DELETE FROM ${history} WHERE key = OLD.key;
+    END`,
     /** Param: key. */
     get: `SELECT value, typeof(value) AS type FROM ${table} WHERE key = ?`,
     /** Create-if-absent: returns one row when the record was stored. */
@@ -74,6 +109,18 @@ export function statements(table: string) {
      * index columns too, so a write also mends them.
      */
     replace: `UPDATE ${table} SET value = ?, workspace = ?, environment = ?, created_at = ? WHERE key = ? AND ${field("secretId")} = ? AND ${field("version")} = ? RETURNING key`,
+    /**
+     * Params: value, workspace, environment, created_at, key, secretId, expected version, the
+     * replaced version's stored form, its version, versions to keep. Raises
+     * {@link CONFLICT_MESSAGE} when the compare-and-set fails (nothing changed).
+     */
+    replaceKeepingHistory: `INSERT INTO ${replaceView} (value, workspace, environment, created_at, key, secret_id, expected_version, previous, previous_version, keep) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    /** Param: key. Newest first. */
+    history: `SELECT version, value, typeof(value) AS type FROM ${history} WHERE key = ? ORDER BY version DESC`,
+    /** Params: key, version. */
+    historyVersion: `SELECT version, value, typeof(value) AS type FROM ${history} WHERE key = ? AND version = ?`,
+    /** Params: value, key, version, expected sealed. Returns one row when replaced. */
+    replaceOldVersion: `UPDATE ${history} SET value = ? WHERE key = ? AND version = ? AND CASE WHEN typeof(value) <> 'text' THEN NULL WHEN json_valid(value) THEN json_extract(value, '$.value.sealed') END = ? RETURNING key`,
     /** Returns one row when a row was removed, whatever its value. */
     delete: `DELETE FROM ${table} WHERE key = ? RETURNING key`,
     /** Params: workspace, environment, limit (-1: no limit). */

@@ -12,7 +12,14 @@ import {
   StoreError,
 } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
-import { INDEX_COLUMNS, locationOfKey, recordKey, statements, TABLE_NAME } from "./schema.js";
+import {
+  CONFLICT_MESSAGE,
+  INDEX_COLUMNS,
+  locationOfKey,
+  recordKey,
+  statements,
+  TABLE_NAME,
+} from "./schema.js";
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -241,6 +248,11 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       await retryBusy(() => migrate(query, sql));
       await retryBusy(() => query(sql.dropOldIndex));
       await retryBusy(() => query(sql.createIndex));
+      await retryBusy(() => query(sql.createHistory));
+      await retryBusy(() => query(sql.createReplaceView));
+      await retryBusy(() => query(sql.createReplaceTrigger));
+      await retryBusy(() => query(sql.createInsertTrigger));
+      await retryBusy(() => query(sql.createDeleteTrigger));
     } catch (error) {
       adapter.close().catch(() => {});
       throw error;
@@ -302,8 +314,34 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         return rows.length === 1;
       }),
 
-    replace: (record, expectedVersion) =>
+    replace: (record, expectedVersion, options = {}) =>
       run("replace", async ({ query }) => {
+        const { history } = options;
+        if (history) {
+          const previous = history.keep > 0 ? history.previous : undefined;
+          if (history.keep > 0 && !previous) {
+            throw new InvalidError("replace: history.previous is required when history.keep > 0");
+          }
+          try {
+            await query(
+              sql.replaceKeepingHistory,
+              storedForm(record),
+              record.workspace,
+              record.environment,
+              record.createdAt,
+              key(record),
+              record.secretId,
+              expectedVersion,
+              previous ? storedForm(previous) : null,
+              expectedVersion,
+              history.keep,
+            );
+          } catch (error) {
+            if (error instanceof Error && error.message.includes(CONFLICT_MESSAGE)) return false;
+            throw error;
+          }
+          return true;
+        }
         const rows = await query(
           sql.replace,
           storedForm(record),
@@ -319,6 +357,30 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     delete: (ref) =>
       run("delete", async ({ query }) => (await query(sql.delete, key(ref))).length === 1),
+
+    history: (ref, historyQuery = {}) =>
+      run("history", async ({ query }) => {
+        const rows =
+          historyQuery.version === undefined
+            ? await query(sql.history, key(ref))
+            : await query(sql.historyVersion, key(ref), historyQuery.version);
+        return rows.map((row) => {
+          const entry = entryOf(ref, row.value, row.type);
+          return "unreadable" in entry ? { ...entry, version: Number(row.version) } : entry;
+        });
+      }),
+
+    replaceOldVersion: (record, expectedSealed) =>
+      run("replaceOldVersion", async ({ query }) => {
+        const rows = await query(
+          sql.replaceOldVersion,
+          storedForm(record),
+          key(record),
+          record.version,
+          expectedSealed,
+        );
+        return rows.length === 1;
+      }),
 
     list: (scope: SecretScope, listQuery: ListQuery = {}) =>
       run("list", async ({ query }) => {

@@ -82,5 +82,25 @@ export const sqliteRawBackend: RawBackend = {
       Number.isSafeInteger(createdAt) ? createdAt : 0,
     );
   },
+  readHistoryText: async (store, ref, version) => {
+    const { path: file, table } = store as SqliteStore;
+    const [row] = await rawQuery(
+      file,
+      `SELECT value FROM ${table}_history WHERE key = ? AND version = ?`,
+      recordKey(ref.workspace, ref.environment, ref.name),
+      version,
+    );
+    return row === undefined ? undefined : String(row.value);
+  },
+  writeHistoryText: async (store, ref, version, text) => {
+    const { path: file, table } = store as SqliteStore;
+    await rawQuery(
+      file,
+      `INSERT OR REPLACE INTO ${table}_history (key, version, value) VALUES (?, ?, ?)`,
+      recordKey(ref.workspace, ref.environment, ref.name),
+      version,
+      text,
+    );
+  },
   ...keyvRecordCodec,
 };

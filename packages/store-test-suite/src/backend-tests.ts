@@ -24,8 +24,14 @@ export function countingStore(store: SecretStore): SecretStore & { calls: Map<st
     calls,
     get: count("get", (ref) => store.get(ref)),
     create: count("create", (record) => store.create(record)),
-    replace: count("replace", (record, version) => store.replace(record, version)),
+    replace: count("replace", (record, version, options) =>
+      store.replace(record, version, options),
+    ),
     delete: count("delete", (ref) => store.delete(ref)),
+    history: count("history", (ref, query) => store.history(ref, query)),
+    replaceOldVersion: count("replaceOldVersion", (record, sealed) =>
+      store.replaceOldVersion(record, sealed),
+    ),
     list: count("list", (scope, query) => store.list(scope, query)),
     count: count("count", (scope) => store.count(scope)),
     environments: count("environments", (workspace) => store.environments(workspace)),

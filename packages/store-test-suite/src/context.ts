@@ -26,6 +26,19 @@ export interface RawBackend {
   decode(text: string): Record<string, unknown> | undefined;
   /** The stored text of a record object (any fields, any values). */
   encode(record: Record<string, unknown>): string;
+  /** The stored text of the history entry of `ref` kept under `version`, or `undefined`. */
+  readHistoryText?(
+    store: SecretStore,
+    ref: SecretRef,
+    version: number,
+  ): Promise<string | undefined>;
+  /** Puts `text` as the history entry of `ref` kept under `version` (any record, any bytes). */
+  writeHistoryText?(
+    store: SecretStore,
+    ref: SecretRef,
+    version: number,
+    text: string,
+  ): Promise<void>;
 }
 
 /** What a store package hands the suite. */

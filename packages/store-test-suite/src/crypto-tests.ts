@@ -215,8 +215,8 @@ export function defineCryptoTests(ctx: StoreSuiteContext, test: DefineTest): voi
       expect(start.primaryKeyId).toBe(rotating.primaryKeyId);
       expect(start.heldKeyIds).toEqual(rotating.keyIds);
       expect(start.keys).toEqual([
-        { keyId: rotating.keyIds[0], records: 0, held: true, primary: true },
-        { keyId: rotating.keyIds[1], records: 3, held: true, primary: false },
+        { keyId: rotating.keyIds[0], records: 0, oldVersions: 0, held: true, primary: true },
+        { keyId: rotating.keyIds[1], records: 3, oldVersions: 0, held: true, primary: false },
       ]);
       await rotating.rotate();
       const done = await rotating.keyStatus();
@@ -227,8 +227,8 @@ export function defineCryptoTests(ctx: StoreSuiteContext, test: DefineTest): voi
       // A manager holding only the old key sees records under a key it does not hold.
       const oldOnly = await ctx.manager().keyStatus();
       expect(oldOnly.keys).toEqual([
-        { keyId: oldOnly.primaryKeyId, records: 0, held: true, primary: true },
-        { keyId: done.primaryKeyId, records: 3, held: false, primary: false },
+        { keyId: oldOnly.primaryKeyId, records: 0, oldVersions: 0, held: true, primary: true },
+        { keyId: done.primaryKeyId, records: 3, oldVersions: 0, held: false, primary: false },
       ]);
       expect(oldOnly.unreadable).toBe(0);
     });

@@ -7,6 +7,7 @@ import { createSuiteState, type StoreSuiteContext, type StoreSuiteOptions } from
 import { defineContractTests } from "./contract-tests.js";
 import { defineCryptoTests } from "./crypto-tests.js";
 import { testDefiner } from "./define.js";
+import { defineHistoryTests } from "./history-tests.js";
 import { defineInputFuzzTests } from "./input-fuzz-tests.js";
 import { defineModelTests } from "./model-tests.js";
 import { defineTamperFuzzTests } from "./tamper-fuzz-tests.js";
@@ -49,6 +50,7 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     defineCryptoTests(context, test);
     defineCanaryTests(context, test);
     defineModelTests(context, test);
+    defineHistoryTests(context, test);
     defineInputFuzzTests(context, test);
     if (options.backend) {
       defineBackendTests(context, test);

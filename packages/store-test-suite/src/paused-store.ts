@@ -24,13 +24,13 @@ export function pauseNextReplace(inner: SecretStore): PausedReplace {
     releaseNow = resolve;
   });
   let paused = false;
-  const replace: SecretStore["replace"] = async (record, expectedVersion) => {
+  const replace: SecretStore["replace"] = async (record, expectedVersion, options) => {
     if (!paused) {
       paused = true;
       reachedNow();
       await released;
     }
-    return inner.replace(record, expectedVersion);
+    return inner.replace(record, expectedVersion, options);
   };
   // A proxy, not a spread: store classes keep their methods (and private fields) on the instance.
   const store = new Proxy(inner, {

@@ -66,6 +66,15 @@ revealing it. The first line is the key that seals new writes.`,
           writeLine(`${status.unreadable} records name no key (damaged)`);
         }
         const stale = status.keys.filter((entry) => !entry.primary && entry.records > 0);
+        const staleOld = status.keys
+          .filter((entry) => !entry.primary)
+          .reduce((n, entry) => n + entry.oldVersions, 0);
+        if (staleOld > 0) {
+          writeLine(
+            `envkeep: ${staleOld} old versions (secret history) are not under the key that seals new writes: run "envkeep key rotate" with ENVKEEP_MASTER_KEYS=<new>,<old> before dropping a key`,
+            process.stderr,
+          );
+        }
         if (stale.length > 0) {
           writeLine(
             `envkeep: ${stale.reduce((n, entry) => n + entry.records, 0)} records are not under the key that seals new writes: run "envkeep key rotate" with ENVKEEP_MASTER_KEYS=<new>,<old>`,
@@ -109,7 +118,18 @@ Rotates every environment of the workspace, or only the one given with -e.`,
         writeLine(
           `Rotated ${report.total} secrets to master key ${report.keyId}: ${report.rewrapped} re-wrapped, ${report.alreadyCurrent} already current, ${report.failed.length} failed`,
         );
-        if (report.rewrapped === 0 && report.failed.length === 0) {
+        const old = report.oldVersions;
+        if (old.rewrapped + old.alreadyCurrent + old.failed.length > 0) {
+          writeLine(
+            `Old versions: ${old.rewrapped} re-wrapped, ${old.alreadyCurrent} already current, ${old.failed.length} failed`,
+          );
+        }
+        if (
+          report.rewrapped === 0 &&
+          report.failed.length === 0 &&
+          old.rewrapped === 0 &&
+          old.failed.length === 0
+        ) {
           // Nothing changed: say why, so a "success" that did nothing is not mistaken for one.
           writeLine(
             secrets.keyIds.length === 1
@@ -124,7 +144,13 @@ Rotates every environment of the workspace, or only the one given with -e.`,
             process.stderr,
           );
         }
-        if (report.failed.length > 0) process.exitCode = 1;
+        for (const failure of old.failed) {
+          writeLine(
+            `envkeep: could not rotate version ${failure.version} of secret "${failure.name}" in environment "${failure.environment}": ${failure.message}`,
+            process.stderr,
+          );
+        }
+        if (report.failed.length > 0 || old.failed.length > 0) process.exitCode = 1;
       });
     });
 }

@@ -12,6 +12,7 @@ import { type GlobalOptions, withManager } from "../context.js";
 import { assertNotAssignment, dotenvFileSecret } from "../entries.js";
 import { UsageError, writeLine } from "../io.js";
 import { importStorePackage } from "../store-packages.js";
+import { parseVersion } from "./secret.js";
 
 type Globals = (command: Command) => GlobalOptions;
 
@@ -87,13 +88,26 @@ export function assertRunArgv(argv: readonly string[], program: Command): void {
   }
 }
 
+/** `--secret NAME` or `--secret NAME@VERSION` (`@` never occurs in a name). */
+function parseSecretArgument(text: string): { name: string; version?: number } {
+  assertNotAssignment(text, "--secret");
+  const at = text.lastIndexOf("@");
+  const name = at < 0 ? text : text.slice(0, at);
+  assertSecretName(name);
+  return at < 0 ? { name } : { name, version: parseVersion(text.slice(at + 1), "--secret NAME@") };
+}
+
 /** `envkeep run [--secret NAME …] [--env-file PATH …] -- COMMAND ARGS…` */
 export function registerRunCommand(program: Command, globals: Globals): void {
   program
     .command("run")
     .description("run a command with secrets injected into its environment")
     .argument("<command...>", "the command and its arguments (put them after --)")
-    .option("-s, --secret <name>", "a secret to inject (repeatable; later ones win)", collect)
+    .option(
+      "-s, --secret <name>",
+      "a secret to inject, NAME or NAME@VERSION (repeatable; later ones win)",
+      collect,
+    )
     .option(
       "-f, --env-file <path>",
       "a dotenv file to inject after the secrets (repeatable; prefer -f, see below)",
@@ -117,6 +131,7 @@ exit with "node: X: not found" when X is missing (nodejs/node#54232): -f X avoid
 
 Examples:
   $ envkeep run --secret api-keys -- node server.js
+  $ envkeep run --secret db@3 -- ./migrate.sh          # version 3 of db, as it was
   $ envkeep run -s db -s api-keys -e prod -f .env.local -- python worker.py
   $ envkeep run -f .env --no-override -- npm start     # no store, no master key`,
     )
@@ -124,25 +139,25 @@ Examples:
       const [file, ...args] = argv;
       if (file === undefined)
         throw new UsageError("no command given: envkeep run -- COMMAND ARGS…");
-      const names: string[] = options.secret ?? [];
+      const named = ((options.secret ?? []) as string[]).map(parseSecretArgument);
       const envFiles: string[] = options.envFile ?? [];
       const required: string[] = options.require ?? [];
-      for (const name of names) {
-        assertNotAssignment(name, "--secret");
-        assertSecretName(name);
-      }
+
       if (required.some((key) => key.includes("="))) {
         throw new UsageError("--require takes a key name, not KEY=VALUE");
       }
       for (const key of required) assertKey(key);
       const opts = globals(command);
       const withSecrets = (body: (secrets: SecretManager) => Promise<number>) =>
-        names.length > 0 ? withManager(opts, body) : withoutStore(body);
+        named.length > 0 ? withManager(opts, body) : withoutStore(body);
       const code = await withSecrets(async (secrets) => {
         const fileNames = new Map<string, string>();
         const layers = [
-          ...names.map((name) =>
-            secrets.fromName(name, opts.env === undefined ? {} : { environment: opts.env }),
+          ...named.map(({ name, version }) =>
+            secrets.fromName(name, {
+              ...(opts.env === undefined ? {} : { environment: opts.env }),
+              ...(version === undefined ? {} : { version }),
+            }),
           ),
           ...envFiles.map((envFile) => {
             const secret = dotenvFileSecret(envFile);

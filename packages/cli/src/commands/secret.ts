@@ -7,6 +7,7 @@ import {
   NotFoundError,
   resolveEnvironment,
   SECRET_TEMPLATES,
+  type SecretVersion,
 } from "@envkeep/core";
 import { type Command, Option } from "commander";
 import {
@@ -26,6 +27,7 @@ import {
   confirm,
   formatSecretTable,
   formatTable,
+  formatTime,
   secretInfoJson,
   UsageError,
   writeLine,
@@ -301,6 +303,97 @@ Examples:
     });
 
   secret
+    .command("history")
+    .description("list the kept versions of a secret, newest first, and which keys each changed")
+    .argument("<name>", "secret name")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      `
+Values are never printed: CHANGES names the keys each version added (+), changed (~) and
+removed (-). The oldest version kept may show "?" when the one before it is no longer kept.
+
+Examples:
+  $ envkeep secret history db -e prod
+  $ envkeep secret rollback db --to 3 -e prod`,
+    )
+    .action(async (name: string, options, command: Command) => {
+      assertSecretArgument(name);
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const versions = await secrets.versions(name, {
+          ...(opts.env === undefined ? {} : { environment: opts.env }),
+          onDamaged: (damaged) =>
+            writeLine(
+              `envkeep: warning: left out of the history: ${damaged.error.message}`,
+              process.stderr,
+            ),
+        });
+        if (options.json) {
+          process.stdout.write(
+            `${toJson(
+              versions.map((v) => ({
+                version: v.version,
+                updatedAt: v.updatedAt.toISOString(),
+                ...(v.updatedBy === undefined ? {} : { updatedBy: v.updatedBy }),
+                keys: v.keys,
+                ...(v.change === undefined ? {} : { change: v.change }),
+              })),
+            )}\n`,
+          );
+          return;
+        }
+        process.stdout.write(
+          `${formatTable(
+            ["VERSION", "UPDATED", "BY", "KEYS", "CHANGES"],
+            versions.map((v, i) => [
+              `${v.version}${i === 0 ? " (current)" : ""}`,
+              formatTime(v.updatedAt),
+              v.updatedBy ?? "",
+              String(v.keys.length),
+              describeChange(v.change),
+            ]),
+          )}\n`,
+        );
+      });
+    });
+
+  secret
+    .command("rollback")
+    .description("write the contents of a kept version as a new version (nothing is lost)")
+    .argument("<name>", "secret name")
+    .requiredOption("--to <version>", "the version whose contents to restore")
+    .option("--if-version <version>", "only if the current version is this one")
+    .addHelpText(
+      "after",
+      `
+Example:
+  $ envkeep secret rollback db --to 3 --if-version 7 -e prod   # writes version 8 = contents of 3`,
+    )
+    .action(async (name: string, options, command: Command) => {
+      assertSecretArgument(name);
+      const to = parseVersion(options.to, "--to");
+      const ifVersion =
+        options.ifVersion === undefined
+          ? undefined
+          : parseVersion(options.ifVersion, "--if-version");
+      const opts = globals(command);
+      await withManager(opts, async (secrets) => {
+        const environment = opts.env === undefined ? {} : { environment: opts.env };
+        const before = await secrets.info(name, environment);
+        const info = await secrets.rollback(name, to, {
+          ...environment,
+          ...(ifVersion === undefined ? {} : { ifVersion }),
+        });
+        writeLine(
+          info.version === before.version
+            ? `Secret "${info.name}" in environment "${info.environment}" already holds the contents of version ${to}: unchanged (version ${info.version})`
+            : `Rolled back secret "${info.name}" in environment "${info.environment}" to the contents of version ${to}: now version ${info.version}; keys: ${info.keys.join(", ") || "(none)"}`,
+        );
+      });
+    });
+
+  secret
     .command("templates")
     .description("list the templates of `secret create --template` and their keys")
     .option("--json", "print JSON")
@@ -316,6 +409,25 @@ Examples:
         )}\n`,
       );
     });
+}
+
+/** A version number given on the command line. */
+export function parseVersion(text: string, option: string): number {
+  if (!/^[1-9][0-9]{0,15}$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${option} takes a version number (1, 2, …)`);
+  }
+  return Number(text);
+}
+
+/** `+ADDED ~CHANGED -REMOVED`, names only; `?` when unknown. */
+function describeChange(change: SecretVersion["change"]): string {
+  if (!change) return "?";
+  const parts = [
+    ...change.added.map((key) => `+${key}`),
+    ...change.changed.map((key) => `~${key}`),
+    ...change.removed.map((key) => `-${key}`),
+  ];
+  return parts.join(" ") || "(none)";
 }
 
 /** The NAME argument: never a KEY=VALUE given first, then a valid secret name. */

@@ -510,6 +510,71 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       });
     });
 
+    it("secret history → run NAME@N → secret rollback --to N: old versions kept, values never printed", async () => {
+      const { cli, store } = await setup();
+      await cli(["secret", "create", "db", "PGPASSWORD=canary-pw-one", "PGHOST=h1"]);
+      await cli(["secret", "update", "db", "PGPASSWORD=canary-pw-two", "--unset", "PGHOST"]);
+      await cli(["secret", "update", "db", "PGPORT=5432"]);
+
+      const table = await cli(["secret", "history", "db"]);
+      expect(table.code).toBe(0);
+      const [header, ...rows] = table.stdout.trimEnd().split("\n");
+      expect(header).toMatch(/^VERSION\s+UPDATED\s+BY\s+KEYS\s+CHANGES$/);
+      expect(rows).toHaveLength(3);
+      expect(rows[0]).toMatch(/^3 \(current\)\s+\d{4}-.*\s2\s+\+PGPORT$/);
+      expect(rows[1]).toMatch(/^2\s+.*~PGPASSWORD -PGHOST$/);
+      expect(rows[2]).toMatch(/^1\s+.*\+PGHOST \+PGPASSWORD$/);
+      const json = JSON.parse((await cli(["secret", "history", "db", "--json"])).stdout);
+      expect(json.map((v: { version: number }) => v.version)).toEqual([3, 2, 1]);
+      expect(json[1]).toMatchObject({
+        keys: ["PGPASSWORD"],
+        change: { added: [], changed: ["PGPASSWORD"], removed: ["PGHOST"] },
+      });
+      expect(table.stdout + JSON.stringify(json)).not.toContain("canary-pw");
+
+      const pinned = await cli([
+        "run",
+        "--secret",
+        "db@1",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("PGPASSWORD", "PGHOST", "PGPORT"),
+      ]);
+      expect(pinned).toEqual({ code: 0, stdout: '["canary-pw-one","h1",null]', stderr: "" });
+      const missing = await cli(["run", "-s", "db@9", "--", process.execPath, "-e", ""]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/version 9 of secret "db" .*is not kept/);
+      const bad = await cli(["run", "-s", "db@x", "--", process.execPath, "-e", ""]);
+      expect(bad.code).toBe(2);
+
+      const stale = await cli(["secret", "rollback", "db", "--to", "1", "--if-version", "2"]);
+      expect(stale.code).toBe(1);
+      expect(stale.stderr).toMatch(/version 3, not 2/);
+      const rolled = await cli(["secret", "rollback", "db", "--to", "1", "--if-version", "3"]);
+      expect(rolled).toEqual({
+        code: 0,
+        stdout:
+          'Rolled back secret "db" in environment "main" to the contents of version 1: now version 4; keys: PGHOST, PGPASSWORD\n',
+        stderr: "",
+      });
+      const now = await cli([
+        "run",
+        "-s",
+        "db",
+        "--",
+        process.execPath,
+        "-e",
+        printEnv("PGPASSWORD"),
+      ]);
+      expect(now.stdout).toBe('["canary-pw-one"]');
+      const noTo = await cli(["secret", "rollback", "db"]);
+      expect(noTo.code).toBe(2);
+      expect((await cli(["secret", "rollback", "db", "--to", "0"])).code).toBe(2);
+      const raw = await store.raw();
+      expect(raw).not.toContain("canary-pw");
+    }, 90_000); // ~15 CLI processes
+
     it("key rotate re-wraps every secret under the new key; then the old key can go", async () => {
       const { cli, key: oldKey } = await setup();
       await cli(["secret", "create", "a", "A=1"]);

@@ -281,3 +281,46 @@ export function rewrapRecord(record: StoredRecord, keyring: Keyring): string {
     wipe(dataKey);
   }
 }
+
+/**
+ * Re-seals the contents of `record` (authenticated first) under another header — the data key is
+ * re-wrapped under the primary key and a new tag binds it to `header`; the contents' ciphertext
+ * is kept, so nothing is decrypted. For a copy of a record that must open only as what `header`
+ * says (an old version kept in the history), never as the original.
+ */
+export function resealAs(record: StoredRecord, header: RecordHeader, keyring: Keyring): string {
+  const { parsed, master } = authenticate(record, keyring);
+  const dataKey = unwrapDataKey(parsed, master, record);
+  try {
+    return assemble(header, dataKey, toBase64Url(parsed.boxed), keyring);
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+/**
+ * {@link openRecord} and {@link resealAs} in one pass (one authentication, one unwrap): the
+ * contents of `record`, and its sealed form re-bound to `header`.
+ */
+export function openAndResealAs(
+  record: StoredRecord,
+  header: RecordHeader,
+  keyring: Keyring,
+): { entries: Record<string, string>; sealed: string } {
+  const { parsed, master } = authenticate(record, keyring);
+  const dataKey = unwrapDataKey(parsed, master, record);
+  let plaintext: Uint8Array | null = null;
+  try {
+    plaintext = unboxWith(parsed.boxed, dataKey);
+    if (!plaintext) {
+      throw new IntegrityError(
+        `${describeSecret(record)} failed authentication: its contents were altered`,
+      );
+    }
+    const entries = decodeEntries(plaintext, record);
+    const boxText = record.sealed.slice(record.sealed.lastIndexOf(".") + 1);
+    return { entries, sealed: assemble(header, dataKey, boxText, keyring) };
+  } finally {
+    wipe(dataKey, plaintext ?? undefined);
+  }
+}

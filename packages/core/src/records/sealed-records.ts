@@ -10,7 +10,13 @@ import {
 import { IntegrityError, SecretsError, StoreError } from "../errors.js";
 import { newSecretId } from "../ids.js";
 import { KeyedLock } from "../keyed-lock.js";
-import { isUnreadable, type SecretRef, type SecretStore, type StoredRecord } from "../store.js";
+import {
+  type HistoryWrite,
+  isUnreadable,
+  type SecretRef,
+  type SecretStore,
+  type StoredRecord,
+} from "../store.js";
 import { checkRecordShape } from "./record-shape.js";
 
 /**
@@ -22,12 +28,23 @@ export class SealedRecords {
   readonly store: SecretStore;
   readonly keyring: Keyring;
   readonly #actor: string | undefined;
-  readonly #locks = new KeyedLock();
+  readonly #locks: KeyedLock;
 
-  constructor(store: SecretStore, keyring: Keyring, actor: string | undefined) {
+  constructor(
+    store: SecretStore,
+    keyring: Keyring,
+    actor: string | undefined,
+    locks: KeyedLock = new KeyedLock(),
+  ) {
     this.store = store;
     this.keyring = keyring;
     this.#actor = actor;
+    this.#locks = locks;
+  }
+
+  /** The same records written as another actor (same store, keys and in-process write locks). */
+  withActor(actor: string | undefined): SealedRecords {
+    return new SealedRecords(this.store, this.keyring, actor, this.#locks);
   }
 
   /** Runs `work` exclusively for `ref` within this process (writers queue instead of spinning). */
@@ -122,13 +139,19 @@ export class SealedRecords {
   }
 
   /**
-   * Compare-and-set of `next` over `current` (the authenticated record it was built from).
+   * Compare-and-set of `next` over `current` (the authenticated record it was built from), with
+   * `history` (when given) moving `current` into the secret's history in the same atomic step.
    * Resolves `false` when another writer got there first.
    * @throws {IntegrityError} when the store refuses although `current` is still what it holds:
    * its compare-and-set metadata is out of step with the record, and no retry can succeed.
    */
-  async replace(next: StoredRecord, current: StoredRecord): Promise<boolean> {
-    if (await this.call(() => this.store.replace(next, current.version))) return true;
+  async replace(
+    next: StoredRecord,
+    current: StoredRecord,
+    history?: HistoryWrite,
+  ): Promise<boolean> {
+    const options = history ? { history } : undefined;
+    if (await this.call(() => this.store.replace(next, current.version, options))) return true;
     const now = await this.call(() => this.store.get(current));
     if (
       now !== undefined &&

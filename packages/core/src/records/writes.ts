@@ -3,7 +3,19 @@ import { applyChanges } from "../merge.js";
 import { backoff, MAX_WRITE_ATTEMPTS } from "../retry.js";
 import type { SecretRef, StoredRecord } from "../store.js";
 import { assertWithinLimits, type SecretLimits } from "../validation/validate.js";
+import { historyWrite, openForReplace } from "./history.js";
 import type { SealedRecords } from "./sealed-records.js";
+
+/** Options every write takes. */
+export interface WriteOptions {
+  /**
+   * Old versions to keep in the history (the replaced version goes in; 0 drops them all).
+   * @default undefined: the history is left as it is (records with no history, e.g. tokens)
+   */
+  keep?: number;
+  /** Called with the stored record when the write happened (not when it changed nothing). */
+  onWritten?: (record: StoredRecord) => void;
+}
 
 /** What `create` does when the name is taken. */
 export type IfExists = "fail" | "skip" | "overwrite";
@@ -31,11 +43,16 @@ export function createSecret(
   ref: SecretRef,
   contents: Readonly<Record<string, string>>,
   ifExists: IfExists,
+  options: WriteOptions = {},
 ): Promise<StoredRecord> {
+  const { keep } = options;
   return records.exclusive(ref, async () => {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const fresh = records.newRecord(ref, contents);
-      if (await records.create(fresh)) return fresh;
+      if (await records.create(fresh)) {
+        options.onWritten?.(fresh);
+        return fresh;
+      }
       if (ifExists === "fail") {
         throw new AlreadyExistsError(
           `secret "${ref.name}" already exists in environment "${ref.environment}"`,
@@ -52,7 +69,11 @@ export function createSecret(
       if (!existing) continue; // deleted meanwhile: try to create again
       if (ifExists === "skip") return existing;
       const replacement = records.nextRecord(existing, contents);
-      if (await records.replace(replacement, existing)) return replacement;
+      const history = keep === undefined ? undefined : historyWrite(records, existing, keep);
+      if (await records.replace(replacement, existing, history)) {
+        options.onWritten?.(replacement);
+        return replacement;
+      }
       await backoff(attempt);
     }
     throw keptChanging(ref);
@@ -61,14 +82,15 @@ export function createSecret(
 
 /**
  * Merges `changes` into the secret at `ref` by compare-and-set, retrying when another writer
- * got there first; with `ifVersion`, a check-and-set. Returns the stored record (unchanged when
- * nothing changed).
+ * got there first; with `ifVersion`, a check-and-set. With `keep`, the replaced version goes into
+ * the history, which keeps `keep` old versions. Returns the stored record (unchanged when nothing
+ * changed).
  */
 export function updateSecret(
   records: SealedRecords,
   ref: SecretRef,
   changes: ReadonlyMap<string, string | null>,
-  options: { ifVersion: number | undefined; limits: SecretLimits },
+  options: WriteOptions & { ifVersion: number | undefined; limits: SecretLimits },
 ): Promise<StoredRecord> {
   return records.exclusive(ref, async () => {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
@@ -79,11 +101,15 @@ export function updateSecret(
           `secret "${ref.name}" is at version ${current.version}, not ${options.ifVersion}: re-read it and retry`,
         );
       }
-      const next = applyChanges(records.open(current), changes);
+      const { entries, history } = openForReplace(records, current, options.keep);
+      const next = applyChanges(entries, changes);
       if (!next) return current;
       assertWithinLimits(next, `secret "${ref.name}"`, options.limits);
       const replacement = records.nextRecord(current, next);
-      if (await records.replace(replacement, current)) return replacement;
+      if (await records.replace(replacement, current, history)) {
+        options.onWritten?.(replacement);
+        return replacement;
+      }
       await backoff(attempt);
     }
     throw keptChanging(ref);

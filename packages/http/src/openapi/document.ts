@@ -197,6 +197,54 @@ export function apiDocument() {
           },
         },
       },
+      "/secrets/{secret_name}/versions": {
+        parameters: [parameter("SecretName"), parameter("Environment")],
+        get: {
+          tags: ["Secrets"],
+          summary: "List Secret Versions",
+          description:
+            "The kept versions of a secret, newest first, the current one included: each one's " +
+            "number, time, actor, key names and which keys it added, changed and removed. " +
+            "Never values. An old version that fails its integrity check is left out. Needs " +
+            "scope `read` on the environment.",
+          operationId: "listSecretVersions",
+          responses: {
+            "200": {
+              description: "The kept versions.",
+              content: { "application/json": { schema: ref("SecretVersionList") } },
+            },
+            ...commonErrors,
+            "404": response("NotFound"),
+          },
+        },
+      },
+      "/secrets/{secret_name}/rollback": {
+        parameters: [parameter("SecretName"), parameter("Environment")],
+        post: {
+          tags: ["Secrets"],
+          summary: "Roll Back Secret",
+          description:
+            "Writes the contents of a kept version as the next version (version 8 = contents " +
+            'of 3); the version it replaces is kept in turn. With `If-Match: "<version>"` it is a ' +
+            "check-and-set: 412 when the secret is at another version. Rolling back to the " +
+            "contents it already holds changes nothing. 404 when the version is not kept. " +
+            "Needs scope `write`.",
+          operationId: "rollbackSecret",
+          parameters: [parameter("IfMatch")],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: ref("SecretRollback") } },
+          },
+          responses: {
+            "200": secretResponse("The secret after the rollback.", etag),
+            ...commonErrors,
+            "404": response("NotFound"),
+            "409": response("Conflict"),
+            "412": response("PreconditionFailed"),
+            ...bodyErrors,
+          },
+        },
+      },
       "/token": {
         get: {
           tags: ["Session"],
@@ -367,6 +415,51 @@ export function apiDocument() {
           required: ["env"],
           additionalProperties: false,
           properties: { env: ref("EnvChanges") },
+        },
+        SecretVersion: {
+          type: "object",
+          description: "One kept version of a secret. Never its values.",
+          required: ["version", "updated_at", "keys"],
+          additionalProperties: false,
+          properties: {
+            version: { type: "integer", minimum: 1 },
+            updated_at: { type: "string", format: "date-time" },
+            updated_by: { type: "string", description: "Who wrote it, when known." },
+            keys: { type: "array", items: { type: "string" }, description: "Key names, sorted." },
+            change: {
+              type: "object",
+              description:
+                "Which keys it added, changed and removed against the version before it; absent when that one is no longer kept.",
+              required: ["added", "changed", "removed"],
+              additionalProperties: false,
+              properties: {
+                added: { type: "array", items: { type: "string" } },
+                changed: { type: "array", items: { type: "string" } },
+                removed: { type: "array", items: { type: "string" } },
+              },
+            },
+          },
+        },
+        SecretVersionList: {
+          type: "object",
+          required: ["data"],
+          additionalProperties: false,
+          properties: {
+            data: { type: "array", items: ref("SecretVersion"), description: "Newest first." },
+          },
+        },
+        SecretRollback: {
+          type: "object",
+          required: ["version"],
+          additionalProperties: false,
+          properties: {
+            version: {
+              type: "integer",
+              minimum: 1,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: "use the number of a kept version (1, 2, …) whose contents to restore",
+            },
+          },
         },
         AccessToken: {
           type: "object",

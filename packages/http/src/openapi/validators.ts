@@ -46,6 +46,11 @@ export interface SecretCreateBody {
   if_exists?: "fail" | "skip" | "overwrite";
 }
 
+/** The body of `rollbackSecret`, validated. */
+export interface SecretRollbackBody {
+  version: number;
+}
+
 /** The body of `updateSecret`, validated. */
 export interface SecretUpdateBody {
   env: Record<string, string | null>;
@@ -56,6 +61,8 @@ interface ParamsOf {
   getSecret: SecretParams;
   deleteSecret: SecretParams;
   updateSecret: SecretParams;
+  listSecretVersions: SecretParams;
+  rollbackSecret: SecretParams;
   createSecret: Record<string, never>;
   getAccessToken: Record<string, never>;
   listEnvironments: Record<string, never>;
@@ -64,6 +71,7 @@ interface ParamsOf {
 interface BodyOf {
   createSecret: SecretCreateBody;
   updateSecret: SecretUpdateBody;
+  rollbackSecret: SecretRollbackBody;
 }
 
 /** What a request validator is given: the decoded path parameters and the raw URL. */

@@ -1,8 +1,10 @@
 /**
  * The secret routes, under `/v1`: listSecrets, createSecret, getSecret, updateSecret,
- * deleteSecret. Each route, in order: verifies the token and its scope (`requireToken`),
- * validates parameters and body against the document, resolves the environment and checks the
- * token may use it, and only then calls the manager. Values are never returned.
+ * deleteSecret, listSecretVersions, rollbackSecret. Each route, in order: verifies the token and
+ * its scope (`requireToken`), validates parameters and body against the document, resolves the
+ * environment and checks the token may use it, and only then calls the manager — as the
+ * token's id (the actor recorded as `created_by` / `updated_by` and in audit events). Values
+ * are never returned.
  */
 import {
   AlreadyExistsError,
@@ -11,6 +13,7 @@ import {
   parseDotenv,
   resolveEnvironment,
   type SecretInfo,
+  type SecretManager,
 } from "@envkeep/core";
 import { type Context, Hono } from "hono";
 import type { ApiContext, ApiEnv } from "../context.js";
@@ -47,7 +50,12 @@ function methodNotAllowed(allow: string) {
 
 /** The secret routes, to be mounted at `/v1`. */
 export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
-  const { manager, tokens, bodyLimit } = context;
+  const { manager: server, tokens, bodyLimit } = context;
+  /** The manager acting for the request's token (its id is the actor). */
+  const as = (c: Context<ApiEnv>): SecretManager => {
+    const caller = c.get("caller");
+    return caller ? server.withActor(caller.id) : server;
+  };
   const validate = requestValidators();
   const app = new Hono<ApiEnv>();
 
@@ -57,7 +65,7 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     scope: "read" | "write",
     given: string | undefined,
   ) => {
-    const environment = resolveEnvironment(given, manager.environment);
+    const environment = resolveEnvironment(given, server.environment);
     authorizeEnvironment(c, tokens, scope, environment);
     return environment;
   };
@@ -70,7 +78,7 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
   app.get("/secrets", requireToken(tokens, "read"), async (c) => {
     const { query } = validate.params("listSecrets", { path: c.req.param(), url: c.req.url });
     const environment = allowedEnvironment(c, "read", query.environment);
-    const page = await manager.listPage({
+    const page = await as(c).listPage({
       environment,
       maxObjects: query.max_objects,
       ...(query.created_before === undefined ? {} : { createdBefore: query.created_before }),
@@ -92,25 +100,25 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     const ifExists: IfExists = body.if_exists ?? "fail";
     const location = `/v1/secrets/${encodeURIComponent(body.name)}?environment=${encodeURIComponent(environment)}`;
     if (ifExists === "overwrite") {
-      const info = await manager.create(body.name, env, { environment, ifExists });
+      const info = await as(c).create(body.name, env, { environment, ifExists });
       // A fresh secret is version 1; replacing one always moves it past 1.
       if (info.version === 1) c.header("Location", location);
       return reply(c, info, info.version === 1 ? 201 : 200);
     }
     try {
-      const info = await manager.create(body.name, env, { environment, ifExists: "fail" });
+      const info = await as(c).create(body.name, env, { environment, ifExists: "fail" });
       c.header("Location", location);
       return reply(c, info, 201);
     } catch (error) {
       if (!(error instanceof AlreadyExistsError) || ifExists !== "skip") throw error;
     }
-    return reply(c, await manager.create(body.name, env, { environment, ifExists }), 200);
+    return reply(c, await as(c).create(body.name, env, { environment, ifExists }), 200);
   });
 
   app.get("/secrets/:secret_name", requireToken(tokens, "read"), async (c) => {
     const { path, query } = validate.params("getSecret", { path: c.req.param(), url: c.req.url });
     const environment = allowedEnvironment(c, "read", query.environment);
-    return reply(c, await manager.info(path.secret_name, { environment }), 200);
+    return reply(c, await as(c).info(path.secret_name, { environment }), 200);
   });
 
   app.patch("/secrets/:secret_name", requireToken(tokens, "write"), async (c) => {
@@ -122,7 +130,7 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     const body = validate.body("updateSecret", await readJsonBody(c.req.raw, bodyLimit));
     const environment = allowedEnvironment(c, "write", query.environment);
     try {
-      const info = await manager.update(path.secret_name, body.env, {
+      const info = await as(c).update(path.secret_name, body.env, {
         environment,
         ...(ifVersion === undefined ? {} : { ifVersion }),
       });
@@ -141,11 +149,53 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
       url: c.req.url,
     });
     const environment = allowedEnvironment(c, "write", query.environment);
-    await manager.delete(path.secret_name, { environment });
+    await as(c).delete(path.secret_name, { environment });
     return c.body(null, 204);
+  });
+
+  app.get("/secrets/:secret_name/versions", requireToken(tokens, "read"), async (c) => {
+    const { path, query } = validate.params("listSecretVersions", {
+      path: c.req.param(),
+      url: c.req.url,
+    });
+    const environment = allowedEnvironment(c, "read", query.environment);
+    const versions = await as(c).versions(path.secret_name, { environment });
+    return c.json({
+      data: versions.map((v) => ({
+        version: v.version,
+        updated_at: v.updatedAt.toISOString(),
+        ...(v.updatedBy === undefined ? {} : { updated_by: v.updatedBy }),
+        keys: v.keys,
+        ...(v.change === undefined ? {} : { change: v.change }),
+      })),
+    });
+  });
+
+  app.post("/secrets/:secret_name/rollback", requireToken(tokens, "write"), async (c) => {
+    const { path, query } = validate.params("rollbackSecret", {
+      path: c.req.param(),
+      url: c.req.url,
+    });
+    const ifVersion = ifMatchVersion(c.req.header("if-match"));
+    const body = validate.body("rollbackSecret", await readJsonBody(c.req.raw, bodyLimit));
+    const environment = allowedEnvironment(c, "write", query.environment);
+    try {
+      const info = await as(c).rollback(path.secret_name, body.version, {
+        environment,
+        ...(ifVersion === undefined ? {} : { ifVersion }),
+      });
+      return reply(c, info, 200);
+    } catch (error) {
+      if (error instanceof ConflictError && ifVersion !== undefined) {
+        throw new HttpError(412, "CONFLICT", error.message);
+      }
+      throw error;
+    }
   });
 
   app.all("/secrets", methodNotAllowed("GET, POST"));
   app.all("/secrets/:secret_name", methodNotAllowed("GET, PATCH, DELETE"));
+  app.all("/secrets/:secret_name/versions", methodNotAllowed("GET"));
+  app.all("/secrets/:secret_name/rollback", methodNotAllowed("POST"));
   return app;
 }

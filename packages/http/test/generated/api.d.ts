@@ -62,6 +62,58 @@ export interface paths {
         patch: operations["updateSecret"];
         trace?: never;
     };
+    "/secrets/{secret_name}/versions": {
+        parameters: {
+            query?: {
+                /** @description an environment name: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit, not "en-" (default: the server's environment) */
+                environment?: components["parameters"]["Environment"];
+            };
+            header?: never;
+            path: {
+                /** @description a secret name: use 1-64 letters, digits, ".", "_" or "-" (and not "ap-" followed by 22 letters or digits) */
+                secret_name: components["parameters"]["SecretName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List Secret Versions
+         * @description The kept versions of a secret, newest first, the current one included: each one's number, time, actor, key names and which keys it added, changed and removed. Never values. An old version that fails its integrity check is left out. Needs scope `read` on the environment.
+         */
+        get: operations["listSecretVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/secrets/{secret_name}/rollback": {
+        parameters: {
+            query?: {
+                /** @description an environment name: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit, not "en-" (default: the server's environment) */
+                environment?: components["parameters"]["Environment"];
+            };
+            header?: never;
+            path: {
+                /** @description a secret name: use 1-64 letters, digits, ".", "_" or "-" (and not "ap-" followed by 22 letters or digits) */
+                secret_name: components["parameters"]["SecretName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll Back Secret
+         * @description Writes the contents of a kept version as the next version (version 8 = contents of 3); the version it replaces is kept in turn. With `If-Match: "<version>"` it is a check-and-set: 412 when the secret is at another version. Rolling back to the contents it already holds changes nothing. 404 when the version is not kept. Needs scope `write`.
+         */
+        post: operations["rollbackSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/token": {
         parameters: {
             query?: never;
@@ -185,6 +237,30 @@ export interface components {
         });
         SecretUpdate: {
             env: components["schemas"]["EnvChanges"];
+        };
+        /** @description One kept version of a secret. Never its values. */
+        SecretVersion: {
+            version: number;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Who wrote it, when known. */
+            updated_by?: string;
+            /** @description Key names, sorted. */
+            keys: string[];
+            /** @description Which keys it added, changed and removed against the version before it; absent when that one is no longer kept. */
+            change?: {
+                added: string[];
+                changed: string[];
+                removed: string[];
+            };
+        };
+        SecretVersionList: {
+            /** @description Newest first. */
+            data: components["schemas"]["SecretVersion"][];
+        };
+        SecretRollback: {
+            /** @description use the number of a kept version (1, 2, …) whose contents to restore */
+            version: number;
         };
         /** @description A token's facts. Never the token. */
         AccessToken: {
@@ -508,6 +584,82 @@ export interface operations {
         };
         responses: {
             /** @description The secret after the update. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Secret"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSecretVersions: {
+        parameters: {
+            query?: {
+                /** @description an environment name: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit, not "en-" (default: the server's environment) */
+                environment?: components["parameters"]["Environment"];
+            };
+            header?: never;
+            path: {
+                /** @description a secret name: use 1-64 letters, digits, ".", "_" or "-" (and not "ap-" followed by 22 letters or digits) */
+                secret_name: components["parameters"]["SecretName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The kept versions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretVersionList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rollbackSecret: {
+        parameters: {
+            query?: {
+                /** @description an environment name: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit, not "en-" (default: the server's environment) */
+                environment?: components["parameters"]["Environment"];
+            };
+            header?: {
+                /** @description one ETag of this API, "<version>" (or *): apply the update only at that version */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description a secret name: use 1-64 letters, digits, ".", "_" or "-" (and not "ap-" followed by 22 letters or digits) */
+                secret_name: components["parameters"]["SecretName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretRollback"];
+            };
+        };
+        responses: {
+            /** @description The secret after the rollback. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];

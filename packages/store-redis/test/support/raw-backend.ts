@@ -1,6 +1,6 @@
 import { keyvRecordCodec, type RawBackend } from "@envkeep/store-test-suite";
 import type { RedisClientLike, RedisStore } from "../../src/index.js";
-import { indexMember, recordKey, scopeKeys } from "../../src/keys.js";
+import { historyKey, indexMember, recordKey, scopeKeys } from "../../src/keys.js";
 import { metaEntry } from "../../src/scripts.js";
 
 interface RawCommands {
@@ -41,6 +41,12 @@ export function redisRawBackend(client: RedisClientLike): RawBackend {
         metaEntry(String(record?.secretId), Number(record?.version), member),
       );
       await redis.zAdd(keys.index, { score: 0, value: member });
+    },
+    readHistoryText: async (store, ref, version) =>
+      (await redis.hGet(historyKey((store as RedisStore).prefix, ref), String(version))) ??
+      undefined,
+    writeHistoryText: async (store, ref, version, text) => {
+      await redis.hSet(historyKey((store as RedisStore).prefix, ref), String(version), text);
     },
     ...keyvRecordCodec,
   };

@@ -80,6 +80,8 @@ export function defineRedisStoreTests(ctx: StoreSuiteContext, setup: RedisTestSe
           `${store.prefix}:{${ws}/dev}:i`,
           `${store.prefix}:{${ws}/dev}:m`,
           `${store.prefix}:{${ws}/dev}:r:one`,
+          // the old versions of "one", beside its record
+          `${store.prefix}:{${ws}/dev}:h:one`,
         ].sort(),
       );
       expect(prod).toHaveLength(3);
