@@ -17,7 +17,6 @@ import {
   StoreError,
   UnknownKeyError,
 } from "@envkeep/core";
-import { closest, distance } from "fastest-levenshtein";
 import { writeLine } from "./io.js";
 import { describeForeignEnvironment } from "./key-mismatch.js";
 import { importStorePackage } from "./store-packages.js";
@@ -99,6 +98,8 @@ async function closeName(
     .map((info) => info.name)
     .filter((name) => name !== secret.name);
   if (names.length === 0) return undefined;
+  // Loaded only for this: a command that never misses a name does not pay for it.
+  const { closest, distance } = await import("fastest-levenshtein");
   const best = closest(secret.name, names);
   // Close: a typo or two, not a different word.
   return distance(secret.name, best) <= Math.max(1, Math.floor(secret.name.length / 3))
