@@ -34,7 +34,7 @@ import {
   type SpawnOptions,
   spawnWithEnv,
 } from "./run/spawn.js";
-import { loadSecret, type NamedSecretSource, Secret } from "./secret.js";
+import { type LoadedSecret, loadSecret, type NamedSecretSource, Secret } from "./secret.js";
 import type { SecretRef, SecretScope, SecretStore } from "./store.js";
 import { type OpenStoreOptions, openConfiguredStore } from "./store-url.js";
 import { AccessTokens } from "./tokens/access-tokens.js";
@@ -451,14 +451,21 @@ export class SecretManager {
     options = checkOptions(options, "resolve");
     if (!Array.isArray(secrets))
       throw new InvalidError("resolve expects an array of Secret handles");
-    const extra = snapshotEntries(options.env ?? {}, "env option");
+    const extra = options.env === undefined ? {} : snapshotEntries(options.env, "env option");
     for (const secret of secrets) {
       if (!(secret instanceof Secret)) throw new InvalidError("resolve expects Secret handles");
     }
-    const loaded = await Promise.all(secrets.map((secret) => loadSecret(secret)));
+    const loaded =
+      secrets.length === 1
+        ? [await loadSecret(secrets[0] as Secret)]
+        : await Promise.all(secrets.map((secret) => loadSecret(secret)));
     if (options.explain) {
       return explainLayers([...loaded, { entries: extra, origin: { kind: "env" } }]);
     }
+    // One layer and no env: its entries are already a fresh object of this call (a named
+    // secret's are decrypted per call, an ephemeral one's copied), so they are the result.
+    if (loaded.length === 1 && options.env === undefined)
+      return (loaded[0] as LoadedSecret).entries;
     return mergeLayers([...loaded.map((layer) => layer.entries), extra]);
   }
 
@@ -587,8 +594,12 @@ export class SecretManager {
     return `SecretManager(store=${this.store.name}, workspace=${this.workspace})`;
   }
 
+  /**
+   * Reads a handle of `fromName`: its name and environment were validated when it was made (no
+   * other code holds `#named`), so they are not validated again on every read.
+   */
   async #readNamed(name: string, environment: string) {
-    const ref = this.#ref(name, environment);
+    const ref: SecretRef = { workspace: this.workspace, environment, name };
     const found = await this.#records.readOpen(ref);
     if (!found) throw notFound(ref);
     return { info: toSecretInfo(found.record), entries: found.entries };

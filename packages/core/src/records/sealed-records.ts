@@ -2,9 +2,11 @@ import type { Keyring } from "../crypto/keyring.js";
 import {
   describeSecret,
   openRecord,
+  openVerified,
   type RecordHeader,
   rewrapRecord,
   sealRecord,
+  type VerifiedRecord,
   verifyRecord,
 } from "../crypto/sealed-record.js";
 import { IntegrityError, SecretsError, StoreError } from "../errors.js";
@@ -12,6 +14,7 @@ import { newSecretId } from "../ids.js";
 import { KeyedLock } from "../keyed-lock.js";
 import { isUnreadable, type SecretRef, type SecretStore, type StoredRecord } from "../store.js";
 import { checkRecordShape } from "./record-shape.js";
+import { locationKey, VerificationMemo } from "./verification-memo.js";
 
 /**
  * Reads and writes sealed records of one store for one keyring: the only place that talks to the
@@ -23,6 +26,7 @@ export class SealedRecords {
   readonly keyring: Keyring;
   readonly #actor: string | undefined;
   readonly #locks = new KeyedLock();
+  readonly #memo = new VerificationMemo();
 
   constructor(store: SecretStore, keyring: Keyring, actor: string | undefined) {
     this.store = store;
@@ -50,21 +54,33 @@ export class SealedRecords {
    * @throws {IntegrityError} when what is stored there is not exactly a record sealed for `ref`.
    */
   async read(ref: SecretRef): Promise<StoredRecord | undefined> {
+    return (await this.readVerified(ref))?.record;
+  }
+
+  /**
+   * The record at `ref` checked against `ref` and authenticated (see `read`), with its sealed
+   * fields parsed for `openVerified`, or `undefined`. A record equal field by field to one this
+   * manager authenticated before is not authenticated again (see {@link VerificationMemo}).
+   */
+  async readVerified(ref: SecretRef): Promise<VerifiedRecord | undefined> {
     const entry = await this.call(() => this.store.get(ref));
     if (entry === undefined) return undefined;
     const record = checkRecordShape(entry, ref);
-    verifyRecord(record, this.keyring);
-    return record;
+    const key = locationKey(ref);
+    const known = this.#memo.recall(key, record);
+    if (known !== undefined) return known;
+    const verified = verifyRecord(record, this.keyring);
+    this.#memo.remember(key, verified);
+    return verified;
   }
 
   /** The record at `ref` and its decrypted contents, or `undefined`. */
   async readOpen(
     ref: SecretRef,
   ): Promise<{ record: StoredRecord; entries: Record<string, string> } | undefined> {
-    const entry = await this.call(() => this.store.get(ref));
-    if (entry === undefined) return undefined;
-    const record = checkRecordShape(entry, ref);
-    return { record, entries: openRecord(record, this.keyring) };
+    const verified = await this.readVerified(ref);
+    if (verified === undefined) return undefined;
+    return { record: verified.record, entries: openVerified(verified) };
   }
 
   /** Decrypts a record that `read` returned. */
