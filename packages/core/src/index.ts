@@ -1,3 +1,4 @@
+export type { CacheOptions } from "./cache/record-cache.js";
 export { Keyring, type KeyringOptions } from "./crypto/keyring.js";
 export {
   generateMasterKey,
@@ -48,11 +49,14 @@ export { inheritedEnvironment, withheldVariables } from "./run/inherited-environ
 export type { ProcessExit, RunOptions, SpawnedProcess, SpawnOptions } from "./run/spawn.js";
 export { Secret, type SecretOrigin } from "./secret.js";
 export type {
+  ChangeListener,
+  ChangeWatch,
   ListCursor,
   ListQuery,
   SecretRef,
   SecretScope,
   SecretStore,
+  StoreChanges,
   StoredEntry,
   StoredRecord,
   UnreadableRecord,

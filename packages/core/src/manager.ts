@@ -1,4 +1,6 @@
+import { type CacheOptions, checkCacheOptions, RecordCache } from "./cache/record-cache.js";
 import { Keyring, type KeyringOptions } from "./crypto/keyring.js";
+import { openVerified } from "./crypto/sealed-record.js";
 import { resolveEnvironment, resolveWorkspace } from "./environment.js";
 import { InvalidError } from "./errors.js";
 import { type SecretInfo, toSecretInfo } from "./info.js";
@@ -75,6 +77,15 @@ export interface SecretManagerOptions extends KeyringOptions {
   actor?: string;
   /** Per-secret size limits. @default { maxKeys: 1000, maxBytes: 1048576 } */
   limits?: SecretLimits;
+  /**
+   * Opt-in cache of `info` and `resolve` reads, kept fresh by the store's change feed: a repeated
+   * read of an unchanged secret is served from memory. It holds sealed records only (`resolve`
+   * still decrypts each time); a write through this manager is seen at once, a write by another
+   * process within the store's bound (SQLite: at the next read; Redis: 100 ms); while the feed is
+   * down nothing is served. Off on a store without a change feed (`store.changes`). See the
+   * README's "Cache" section. @default undefined (off)
+   */
+  cache?: CacheOptions;
 }
 
 /** Options of {@link SecretManager.create}. */
@@ -194,7 +205,8 @@ export class SecretManager {
     this.environment = options.environment;
     this.actor = checkActor(options.actor);
     this.#limits = checkLimits(options.limits);
-    this.#records = new SealedRecords(this.store, Keyring.fromOptions(options), this.actor);
+    const cache = RecordCache.on(this.store, checkCacheOptions(options.cache));
+    this.#records = new SealedRecords(this.store, Keyring.fromOptions(options), this.actor, cache);
     this.#named = {
       read: (name, environment) => this.#readNamed(name, environment),
       info: (name, environment) => this.info(name, { environment }),
@@ -400,9 +412,9 @@ export class SecretManager {
   async info(name: string, options: { environment?: string } = {}): Promise<SecretInfo> {
     options = checkOptions(options, "info");
     const ref = this.#ref(name, options.environment);
-    const record = await this.#records.read(ref);
-    if (!record) throw notFound(ref);
-    return toSecretInfo(record);
+    const verified = await this.#records.readCached(ref);
+    if (!verified) throw notFound(ref);
+    return toSecretInfo(verified.record);
   }
 
   /**
@@ -584,8 +596,14 @@ export class SecretManager {
     return this.#records.keyring.ids;
   }
 
-  /** Closes the store. */
+  /** Whether this manager's `cache` option is in effect (on, and the store has a change feed). */
+  get caching(): boolean {
+    return this.#records.caching;
+  }
+
+  /** Closes the store (and stops the cache's change watch). */
   async close(): Promise<void> {
+    await this.#records.closeCache();
     await this.#records.call(() => this.store.close());
   }
 
@@ -600,9 +618,9 @@ export class SecretManager {
    */
   async #readNamed(name: string, environment: string) {
     const ref: SecretRef = { workspace: this.workspace, environment, name };
-    const found = await this.#records.readOpen(ref);
-    if (!found) throw notFound(ref);
-    return { info: toSecretInfo(found.record), entries: found.entries };
+    const verified = await this.#records.readCached(ref);
+    if (!verified) throw notFound(ref);
+    return { info: toSecretInfo(verified.record), entries: openVerified(verified) };
   }
 
   #ref(name: string, environment: string | undefined): SecretRef {

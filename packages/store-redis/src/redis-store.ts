@@ -8,6 +8,7 @@ import {
   type StoredRecord,
   StoreError,
 } from "@envkeep/core";
+import { changeChannel, changeMessage, redisChanges } from "./changes.js";
 import { type RawRedis, type RedisClientLike, RedisConnection } from "./connection.js";
 import {
   environmentsKey,
@@ -96,6 +97,14 @@ export interface RedisStoreOptions {
    * @default 0
    */
   waitForReplicas?: number;
+  /**
+   * The staleness bound of the change feed (`store.changes`, used by `SecretManager`'s `cache`
+   * option), in milliseconds: a cache on this store serves nothing it cannot vouch was current
+   * this long ago. Heartbeats go out every quarter of it. Only on a single server: a cluster or
+   * Sentinel store has no change feed (a cache on it stays off).
+   * @default 100
+   */
+  changeLagMs?: number;
 }
 
 /** A {@link SecretStore} on Redis. */
@@ -223,6 +232,43 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const { keyv, target } = connection;
   let closed = false;
 
+  // The change feed: single servers only (see RedisStoreOptions.changeLagMs).
+  const announce = connection.kind === "client";
+  const channel = announce ? changeChannel(prefix) : "";
+  const announcement = (ref: SecretRef) => (announce ? changeMessage(ref) : "");
+  const watches = new Set<{ close(): Promise<void> }>();
+  const feed = announce
+    ? redisChanges({
+        prefix,
+        lagMs: positiveMs(options.changeLagMs, 100, "changeLagMs"),
+        link: {
+          subscribe: (to, onMessage, onLost) => connection.subscribe(to, onMessage, onLost),
+          publish: (to, message) => {
+            const reader = closed ? undefined : connection.readyReader();
+            return reader
+              ? reader.publish(to, message)
+              : Promise.reject(new Error("not connected"));
+          },
+        },
+      })
+    : undefined;
+  const changes = feed && {
+    reportsBackendEdits: feed.reportsBackendEdits,
+    watch: (listener: Parameters<typeof feed.watch>[0]) => {
+      const watch = feed.watch(listener);
+      const tracked = {
+        lagMs: watch.lagMs,
+        current: () => !closed && (watch.current() as boolean),
+        close: async () => {
+          watches.delete(tracked);
+          await watch.close();
+        },
+      };
+      watches.add(tracked);
+      return tracked;
+    },
+  };
+
   /**
    * Runs one store call within the deadline; every failure becomes a StoreError. `confirm(key)`
    * waits for `waitForReplicas` replicas to confirm the call's writes to `key`'s node.
@@ -329,6 +375,17 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     return { ...(record as StoredRecord), ...location, ...positioned };
   };
 
+  const getAt = async (raw: RawRedis, ref: SecretRef): Promise<StoredEntry | undefined> => {
+    let text: string | null;
+    try {
+      text = await raw.get(recordKey(prefix, ref));
+    } catch (error) {
+      if (isWrongType(error)) return entryOf(ref, undefined);
+      throw error;
+    }
+    return text === null ? undefined : entryOf(ref, text);
+  };
+
   const memberOf = (what: string, record: StoredRecord): string => {
     try {
       return indexMember(record.createdAt, record.name);
@@ -345,18 +402,21 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   return {
     name: STORE,
     prefix,
+    ...(changes ? { changes } : {}),
 
-    get: (ref: SecretRef) =>
-      run("get", async (raw) => {
-        let text: string | null;
-        try {
-          text = await raw.get(recordKey(prefix, ref));
-        } catch (error) {
-          if (isWrongType(error)) return entryOf(ref, undefined);
-          throw error;
+    get: (ref: SecretRef) => {
+      const reader = closed ? undefined : connection.readyReader();
+      if (reader === undefined) return run("get", (raw) => getAt(raw, ref));
+      // The common case, a ready single server: one GET, bounded by the client's own timeout.
+      return getAt(reader, ref).catch((error: unknown) => {
+        if (error instanceof Error && error.name === "TimeoutError") {
+          throw new StoreError(STORE, `get timed out after ${timeoutMs} ms (${target})`, {
+            cause: error,
+          });
         }
-        return text === null ? undefined : entryOf(ref, text);
-      }),
+        throw new StoreError(STORE, `get failed (${target})`, { cause: error });
+      });
+    },
 
     create: async (record: StoredRecord) => {
       const member = memberOf("create", record);
@@ -372,7 +432,15 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           keys.push(environments);
         }
         const meta = metaEntry(record.secretId, record.version, member);
-        const args = [record.name, member, serialized, meta, record.environment];
+        const args = [
+          record.name,
+          member,
+          serialized,
+          meta,
+          record.environment,
+          channel,
+          announcement(record),
+        ];
         const created = Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
         if (created) await confirm(keys[0]!);
         // On a cluster the environment set lives on another node: its write is confirmed too.
@@ -393,6 +461,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           meta,
           record.secretId,
           String(expectedVersion),
+          channel,
+          announcement(record),
         ];
         const keys = scriptKeys(record);
         const replaced = Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1;
@@ -404,7 +474,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     delete: (ref: SecretRef) =>
       run("delete", async (raw, confirm) => {
         const keys = scriptKeys(ref);
-        const deleted = Number(await runScript(raw, DELETE_SCRIPT, keys, [ref.name])) === 1;
+        const args = [ref.name, channel, announcement(ref)];
+        const deleted = Number(await runScript(raw, DELETE_SCRIPT, keys, args)) === 1;
         if (deleted) await confirm(keys[0]!);
         return deleted;
       }),
@@ -461,6 +532,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     close: async () => {
       if (closed) return;
       closed = true;
+      await Promise.all([...watches].map((watch) => watch.close()));
       await connection.close(timeoutMs);
     },
   };

@@ -7,6 +7,10 @@ import { createHash } from "node:crypto";
  * Every script gets the same three keys of one scope (one hash tag, so one cluster slot):
  * `KEYS[1]` the record, `KEYS[2]` the metadata hash, `KEYS[3]` the index sorted set.
  * Metadata entries are JSON `[secretId, version (string), index member]`.
+ *
+ * The writing scripts end with two more ARGV, a change channel and a message: when the channel is
+ * not empty, a write that changed something publishes the message there in the same atomic step
+ * (see `changes.ts`), so no reader can see the write before its announcement is on its way.
  */
 export interface LuaScript {
   readonly name: string;
@@ -19,7 +23,8 @@ function script(name: string, source: string): LuaScript {
 }
 
 /**
- * ARGV: name, index member, serialized record, metadata, environment. Returns 1 when stored, 0
+ * ARGV: name, index member, serialized record, metadata, environment, change channel, change
+ * message. Returns 1 when stored, 0
  * when taken. On a single server (not a cluster) `KEYS[4]` is the workspace's environment set, so
  * that the environment is recorded in the same step; on a cluster that set lives in another slot
  * and the store adds to it before running this script.
@@ -34,12 +39,14 @@ end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
 return 1
 `,
 );
 
 /**
- * ARGV: name, index member, serialized record, metadata, expected secretId, expected version.
+ * ARGV: name, index member, serialized record, metadata, expected secretId, expected version,
+ * change channel, change message.
  * Returns 1 when replaced, 0 when missing or another secretId/version.
  */
 export const REPLACE_SCRIPT = script(
@@ -55,12 +62,13 @@ if meta[3] ~= ARGV[2] then
 end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
 return 1
 `,
 );
 
 /**
- * ARGV: name. Removes the record, its metadata entry and the index member that entry names,
+ * ARGV: name, change channel, change message. Removes the record, its metadata entry and the index member that entry names,
  * whatever state they are in (a record without metadata, metadata that is not JSON: someone
  * edited the keys). Returns 1 when anything was removed, 0 when there was nothing.
  */
@@ -77,6 +85,7 @@ if current then
   redis.call('HDEL', KEYS[2], ARGV[1])
   removed = 1
 end
+if removed == 1 and ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
 `,
 );

@@ -1,3 +1,4 @@
+import type { RecordCache } from "../cache/record-cache.js";
 import type { Keyring } from "../crypto/keyring.js";
 import {
   describeSecret,
@@ -27,11 +28,23 @@ export class SealedRecords {
   readonly #actor: string | undefined;
   readonly #locks = new KeyedLock();
   readonly #memo = new VerificationMemo();
+  readonly #cache: RecordCache | undefined;
 
-  constructor(store: SecretStore, keyring: Keyring, actor: string | undefined) {
+  constructor(
+    store: SecretStore,
+    keyring: Keyring,
+    actor: string | undefined,
+    cache?: RecordCache,
+  ) {
     this.store = store;
     this.keyring = keyring;
     this.#actor = actor;
+    this.#cache = cache;
+  }
+
+  /** Whether reads of `readCached` may be served from the manager's cache. */
+  get caching(): boolean {
+    return this.#cache !== undefined;
   }
 
   /** Runs `work` exclusively for `ref` within this process (writers queue instead of spinning). */
@@ -72,6 +85,34 @@ export class SealedRecords {
     const verified = verifyRecord(record, this.keyring);
     this.#memo.remember(key, verified);
     return verified;
+  }
+
+  /**
+   * Like `readVerified`, but served from the manager's cache when it holds `ref` and may serve it
+   * (see {@link RecordCache}); what is read from the store is kept there. For `info` and
+   * `resolve` only: writes read through `read`, never from the cache.
+   */
+  async readCached(ref: SecretRef): Promise<VerifiedRecord | undefined> {
+    const cache = this.#cache;
+    if (cache === undefined) return this.readVerified(ref);
+    const key = locationKey(ref);
+    const hit = cache.lookup(key);
+    const cached = hit instanceof Promise ? await hit : hit;
+    if (cached !== undefined) return cached;
+    const token = cache.begin();
+    const verified = await this.readVerified(ref);
+    if (verified !== undefined) cache.remember(key, verified, token);
+    return verified;
+  }
+
+  /** Forgets what the cache holds for `ref`: it was just written through this manager. */
+  #written(ref: SecretRef): void {
+    this.#cache?.forget(locationKey(ref));
+  }
+
+  /** Stops the cache (its change watch) and forgets what it holds. */
+  async closeCache(): Promise<void> {
+    await this.#cache?.close();
   }
 
   /** The record at `ref` and its decrypted contents, or `undefined`. */
@@ -133,8 +174,12 @@ export class SealedRecords {
   }
 
   /** Create-if-absent. */
-  create(record: StoredRecord): Promise<boolean> {
-    return this.call(() => this.store.create(record));
+  async create(record: StoredRecord): Promise<boolean> {
+    try {
+      return await this.call(() => this.store.create(record));
+    } finally {
+      this.#written(record);
+    }
   }
 
   /**
@@ -144,7 +189,13 @@ export class SealedRecords {
    * its compare-and-set metadata is out of step with the record, and no retry can succeed.
    */
   async replace(next: StoredRecord, current: StoredRecord): Promise<boolean> {
-    if (await this.call(() => this.store.replace(next, current.version))) return true;
+    let replaced: boolean;
+    try {
+      replaced = await this.call(() => this.store.replace(next, current.version));
+    } finally {
+      this.#written(next);
+    }
+    if (replaced) return true;
     const now = await this.call(() => this.store.get(current));
     if (
       now !== undefined &&
@@ -161,7 +212,11 @@ export class SealedRecords {
   }
 
   /** Removes whatever is stored at `ref`. */
-  delete(ref: SecretRef): Promise<boolean> {
-    return this.call(() => this.store.delete(ref));
+  async delete(ref: SecretRef): Promise<boolean> {
+    try {
+      return await this.call(() => this.store.delete(ref));
+    } finally {
+      this.#written(ref);
+    }
   }
 }

@@ -38,8 +38,23 @@ function compiledOnFirstUse<T>(schema: object): Validator<T> {
   return validate;
 }
 
-const checkSecretName = compiledOnFirstUse<string>(secretNameSchema);
-const checkScopeName = compiledOnFirstUse<string>(scopeNameSchema);
+/**
+ * A rule over names, remembering the names it passed (a few thousand at most): a host asks for
+ * the same names again and again, and a name that passed once passes forever.
+ */
+function rememberingPasses(check: Validator<string>): (name: unknown) => name is string {
+  const passed = new Set<string>();
+  return (name: unknown): name is string => {
+    if (typeof name === "string" && passed.has(name)) return true;
+    if (!check(name)) return false;
+    if (passed.size >= 4_096) passed.clear();
+    passed.add(name);
+    return true;
+  };
+}
+
+const checkSecretName = rememberingPasses(compiledOnFirstUse<string>(secretNameSchema));
+const checkScopeName = rememberingPasses(compiledOnFirstUse<string>(scopeNameSchema));
 const checkKey = compiledOnFirstUse<string>(keySchema);
 const checkEntries = compiledOnFirstUse<Record<string, string>>(entriesSchema);
 const checkChanges = compiledOnFirstUse<Record<string, string | null>>(changesSchema);
