@@ -344,7 +344,7 @@ export class RedisConnection {
   ): Promise<() => Promise<void>> {
     if (this.kind !== "client") throw new Error("change subscriptions need a single server");
     const source = this.#client as unknown as { duplicate(overrides?: object): ClientShape };
-    const subscriber = source.duplicate({ name: "envkeep-changes" }) as ClientShape & {
+    const subscriber = source.duplicate({ name: `envkeep-changes:${channel}` }) as ClientShape & {
       subscribe(channel: string, listener: (message: string) => void): Promise<void>;
     };
     subscriber.on("error", onLost);

@@ -1,4 +1,5 @@
 import {
+  type ChangeListener,
   InvalidError,
   type ListQuery,
   type SecretRef,
@@ -122,6 +123,53 @@ const DEFAULT_SLOT_REFRESH_MS = 1000;
 /** Index entries read per round trip when listing. */
 const LIST_PAGE = 1000;
 
+/**
+ * One deadline for many reads: instead of a timer per call, one timer (running only while reads
+ * are pending) fails each read still pending `timeoutMs` after it began, give or take a quarter.
+ */
+class ReadDeadline {
+  readonly #timeoutMs: number;
+  readonly #pending = new Set<{ startedAt: number; fail: (error: Error) => void }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  bound<T>(read: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { startedAt: Date.now(), fail: reject };
+      this.#pending.add(entry);
+      this.#timer ??= setInterval(() => this.#sweep(), Math.max(1, this.#timeoutMs / 4));
+      read.then(
+        (value) => {
+          this.#pending.delete(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#pending.delete(entry);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #sweep(): void {
+    const due = Date.now() - this.#timeoutMs * 0.75;
+    for (const entry of this.#pending) {
+      if (entry.startedAt > due) continue;
+      this.#pending.delete(entry);
+      const error = new Error(`no answer within ${this.#timeoutMs} ms`);
+      error.name = "TimeoutError";
+      entry.fail(error);
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+
 class DeadlineError extends Error {
   constructor(timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);
@@ -237,30 +285,49 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const channel = announce ? changeChannel(prefix) : "";
   const announcement = (ref: SecretRef) => (announce ? changeMessage(ref) : "");
   const watches = new Set<{ close(): Promise<void> }>();
+  /** Listeners of this store's watches: told of this store's own writes as they complete. */
+  const listeners = new Set<ChangeListener>();
+  const written = (ref: SecretRef, changed: boolean): boolean => {
+    if (changed) {
+      const at = { workspace: ref.workspace, environment: ref.environment, name: ref.name };
+      for (const listener of listeners) listener(at);
+    }
+    return changed;
+  };
+  let beating: Promise<unknown> | undefined;
   const feed = announce
     ? redisChanges({
         prefix,
         lagMs: positiveMs(options.changeLagMs, 100, "changeLagMs"),
         link: {
           subscribe: (to, onMessage, onLost) => connection.subscribe(to, onMessage, onLost),
+          // One heartbeat in flight at most: while Redis is away they wait, they do not pile up.
           publish: (to, message) => {
-            const reader = closed ? undefined : connection.readyReader();
-            return reader
+            if (closed) return Promise.reject(new Error("the store is closed"));
+            if (beating) return Promise.reject(new Error("a heartbeat is still on its way"));
+            const reader = connection.readyReader();
+            const sent = reader
               ? reader.publish(to, message)
-              : Promise.reject(new Error("not connected"));
+              : run("publish", (raw) => raw.publish(to, message));
+            beating = sent.finally(() => {
+              beating = undefined;
+            });
+            return sent;
           },
         },
       })
     : undefined;
   const changes = feed && {
     reportsBackendEdits: feed.reportsBackendEdits,
-    watch: (listener: Parameters<typeof feed.watch>[0]) => {
+    watch: (listener: ChangeListener) => {
       const watch = feed.watch(listener);
+      listeners.add(listener);
       const tracked = {
         lagMs: watch.lagMs,
         current: () => !closed && (watch.current() as boolean),
         close: async () => {
           watches.delete(tracked);
+          listeners.delete(listener);
           await watch.close();
         },
       };
@@ -375,6 +442,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     return { ...(record as StoredRecord), ...location, ...positioned };
   };
 
+  const readDeadline = new ReadDeadline(timeoutMs);
+
   const getAt = async (raw: RawRedis, ref: SecretRef): Promise<StoredEntry | undefined> => {
     let text: string | null;
     try {
@@ -407,8 +476,9 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     get: (ref: SecretRef) => {
       const reader = closed ? undefined : connection.readyReader();
       if (reader === undefined) return run("get", (raw) => getAt(raw, ref));
-      // The common case, a ready single server: one GET, bounded by the client's own timeout.
-      return getAt(reader, ref).catch((error: unknown) => {
+      // The common case, a ready single server: one GET, bounded by the shared read deadline
+      // (node-redis's own timeout stops waiting only before a command is sent).
+      return readDeadline.bound(getAt(reader, ref)).catch((error: unknown) => {
         if (error instanceof Error && error.name === "TimeoutError") {
           throw new StoreError(STORE, `get timed out after ${timeoutMs} ms (${target})`, {
             cause: error,
@@ -441,7 +511,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           channel,
           announcement(record),
         ];
-        const created = Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
+        const created = written(
+          record,
+          Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1,
+        );
         if (created) await confirm(keys[0]!);
         // On a cluster the environment set lives on another node: its write is confirmed too.
         if (created && connection.isCluster) await confirm(environments);
@@ -465,7 +538,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           announcement(record),
         ];
         const keys = scriptKeys(record);
-        const replaced = Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1;
+        const replaced = written(
+          record,
+          Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1,
+        );
         if (replaced) await confirm(keys[0]!);
         return replaced;
       });
@@ -475,7 +551,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       run("delete", async (raw, confirm) => {
         const keys = scriptKeys(ref);
         const args = [ref.name, channel, announcement(ref)];
-        const deleted = Number(await runScript(raw, DELETE_SCRIPT, keys, args)) === 1;
+        const deleted = written(ref, Number(await runScript(raw, DELETE_SCRIPT, keys, args)) === 1);
         if (deleted) await confirm(keys[0]!);
         return deleted;
       }),
