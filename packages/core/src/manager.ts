@@ -88,6 +88,9 @@ export interface SecretManagerOptions extends KeyringOptions {
   cache?: CacheOptions;
 }
 
+/** Module-private: a keyring a derived manager shares (see `SecretManager.withCache`). */
+const SHARED_KEYRING = Symbol("shared keyring");
+
 /** Options of {@link SecretManager.create}. */
 export interface CreateOptions {
   /** @default the manager's environment */
@@ -206,7 +209,9 @@ export class SecretManager {
     this.actor = checkActor(options.actor);
     this.#limits = checkLimits(options.limits);
     const cache = RecordCache.on(this.store, checkCacheOptions(options.cache));
-    this.#records = new SealedRecords(this.store, Keyring.fromOptions(options), this.actor, cache);
+    const shared = (options as { [SHARED_KEYRING]?: Keyring })[SHARED_KEYRING];
+    const keyring = shared instanceof Keyring ? shared : Keyring.fromOptions(options);
+    this.#records = new SealedRecords(this.store, keyring, this.actor, cache);
     this.#named = {
       read: (name, environment) => this.#readNamed(name, environment),
       info: (name, environment) => this.info(name, { environment }),
@@ -594,6 +599,29 @@ export class SecretManager {
   /** Ids of the master keys this manager holds, primary first (never the keys). */
   get keyIds(): string[] {
     return this.#records.keyring.ids;
+  }
+
+  /**
+   * A manager like this one (same store, master keys, workspace, default environment, actor and
+   * limits) with the cache on (see {@link SecretManagerOptions.cache}). Writes through either are
+   * seen by the other at once (they share the store). `close()` of either closes the store.
+   *
+   * @example
+   * ```ts
+   * const reads = secrets.withCache({ ttlMs: 5_000 });
+   * const info = await reads.info("api-keys"); // a repeated call is served from memory
+   * ```
+   */
+  withCache(cache: CacheOptions): SecretManager {
+    return new SecretManager({
+      store: this.store,
+      workspace: this.workspace,
+      ...(this.environment === undefined ? {} : { environment: this.environment }),
+      ...(this.actor === undefined ? {} : { actor: this.actor }),
+      limits: this.#limits,
+      cache,
+      [SHARED_KEYRING]: this.#records.keyring,
+    } as SecretManagerOptions);
   }
 
   /** Whether this manager's `cache` option is in effect (on, and the store has a change feed). */
