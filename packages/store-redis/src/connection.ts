@@ -181,13 +181,11 @@ export class RedisConnection {
   lastError: unknown;
   #readyWait: Promise<void> | undefined;
   #reader: RawRedis | undefined;
-  readonly #timeoutMs: number;
   #opening: Promise<void> | undefined;
   #primaryWait: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: ConnectionOptions) {
-    this.#timeoutMs = options.timeoutMs;
     if (options.client) {
       this.#client = options.client as unknown as ClientShape;
       this.owned = false;
@@ -319,15 +317,16 @@ export class RedisConnection {
   }
 
   /**
-   * For reads on a single server whose client is ready right now: its raw commands with the
-   * store's timeout, made once and reused, so that a read costs no timer, abort controller or
-   * command-options object of its own. (A read needs no abort signal: one sent after its caller
-   * gave up changes nothing.) `undefined` on a cluster or Sentinel client, or while the client is
+   * For reads on a single server whose client is ready right now: its raw commands without
+   * per-command options, made once and reused, so that a read costs no timer, timeout signal,
+   * abort controller or command-options object of its own; the store bounds these reads with one
+   * shared deadline instead. (A read needs no abort signal: one sent after its caller gave up
+   * changes nothing.) `undefined` on a cluster or Sentinel client, or while the client is
    * not ready: those reads take the full path (`ready()`, `raw()`).
    */
   readyReader(): RawRedis | undefined {
     if (this.kind !== "client" || this.#closed || !this.#client.isReady) return undefined;
-    this.#reader ??= this.#client.withCommandOptions({ timeout: this.#timeoutMs }) as RawRedis;
+    this.#reader ??= this.#client.withCommandOptions({}) as RawRedis;
     return this.#reader;
   }
 
