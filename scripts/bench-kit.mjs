@@ -1,6 +1,10 @@
 // What every envkeep benchmark shares: medians, interleaved rounds, the machine line, the
 // 10-key payload. Benchmarks compare ratios measured in one run, never absolute figures.
+import { createRequire } from "node:module";
 import { cpus, loadavg, totalmem } from "node:os";
+
+// tweetnacl as core resolves it (the root package does not depend on it).
+const nacl = createRequire(new URL("../packages/core/package.json", import.meta.url))("tweetnacl");
 
 /** Rounds each benchmark measures. */
 export const ROUNDS = 7;
@@ -46,29 +50,86 @@ export const tenKeys = Object.fromEntries(
   Array.from({ length: 10 }, (_, i) => [`KEY_${i}`, `value-${i}-${"x".repeat(24)}`]),
 );
 
+/** Issue 13's goal for `resolve` of one 10-key secret: at most this many times the DIY floor. */
+export const FLOOR_GOAL = 1.2;
+/** Issue 13's goal for a cache hit (`info` of an unchanged secret), in µs. */
+export const CACHE_HIT_GOAL_US = 2;
+
 /**
- * Prints envkeep's `resolve` and `create` of the 10-key secret next to a raw keyv `get` and `set`
- * of a value of the same stored size, on the same backend. `ten-keys` must exist in both.
+ * The DIY floor: what a hand-rolled app does on the same keyv adapter to read one secret — one
+ * `keyv.get` of `{ key, box }` (a 32-byte data key wrapped by a master key, and the payload sealed
+ * by the data key, both tweetnacl `secretbox` with the nonce in front, base64), two
+ * `secretbox.open`s and a `JSON.parse`. No identity, no metadata, no checks. Stores the record
+ * under `key` in `raw` and returns the read.
  */
-export async function compareWithRaw({ secrets, raw, rawValue, size, createOps }) {
+export async function diyFloor(raw, key, entries = tenKeys) {
+  const master = nacl.randomBytes(32);
+  const dataKey = nacl.randomBytes(32);
+  const seal = (message, with_) => {
+    const nonce = nacl.randomBytes(24);
+    return Buffer.concat([nonce, nacl.secretbox(message, nonce, with_)]).toString("base64");
+  };
+  await raw.set(key, {
+    key: seal(dataKey, master),
+    box: seal(new TextEncoder().encode(JSON.stringify(entries)), dataKey),
+  });
+  const open = (text, with_) => {
+    const bytes = Buffer.from(text, "base64");
+    return nacl.secretbox.open(bytes.subarray(24), bytes.subarray(0, 24), with_);
+  };
+  return async () => {
+    const stored = await raw.get(key);
+    const opened = open(stored.box, open(stored.key, master));
+    return JSON.parse(Buffer.from(opened).toString("utf8"));
+  };
+}
+
+/**
+ * Prints envkeep's `resolve` of the 10-key secret beside the DIY floor (see {@link diyFloor})
+ * and a raw keyv `get` of a value of the same stored size, with the ratio to the floor and its
+ * goal; then, when `cached` (a manager with `cache` on, same store) is given, a cache hit of
+ * `info` and of `resolve`; then `create` beside a raw keyv `set`. `ten-keys` must exist in both.
+ * Returns the figures.
+ */
+export async function compareWithRaw({ secrets, cached, raw, rawValue, size, createOps, label }) {
   const handle = secrets.fromName("ten-keys");
-  const [resolveMs, getMs] = await measure(
+  const floor = await diyFloor(raw, "diy-ten-keys");
+  const [resolveMs, floorMs, getMs] = await measure(
     500,
     () => secrets.resolve([handle]),
+    floor,
     () => raw.get("ten-keys"),
   );
+  const ratio = resolveMs / floorMs;
+  console.log(`one 10-key secret, stored size ${size} bytes`);
+  console.log(
+    `  envkeep resolve  ${us(resolveMs)}   DIY floor  ${us(floorMs)}   ratio ${ratio.toFixed(2)}x (goal <= ${FLOOR_GOAL}x${ratio <= FLOOR_GOAL ? ", met" : ", NOT met"})   raw keyv get ${us(getMs)}`,
+  );
+  const figures = { label, resolveMs, floorMs, ratio };
+  if (cached) {
+    const cachedHandle = cached.fromName("ten-keys");
+    await cached.info("ten-keys");
+    await cached.resolve([cachedHandle]);
+    const [infoHitMs, resolveHitMs] = await measure(
+      2000,
+      () => cached.info("ten-keys"),
+      () => cached.resolve([cachedHandle]),
+    );
+    const hitUs = infoHitMs * 1000;
+    console.log(
+      `  cache hit: info  ${us(infoHitMs)} (goal <= ${CACHE_HIT_GOAL_US} µs${hitUs <= CACHE_HIT_GOAL_US ? ", met" : ", NOT met"})   resolve ${us(resolveHitMs)} (opens the sealed record: the cache keeps no plaintext)`,
+    );
+    Object.assign(figures, { infoHitMs, resolveHitMs });
+  }
   const [createMs, setMs] = await measure(
     createOps,
     (i) => secrets.create(`c${i + 100}`, tenKeys),
     (i) => raw.set(`c${i + 100}`, rawValue),
   );
-  console.log(`one 10-key secret, stored size ${size} bytes`);
-  console.log(
-    `  envkeep resolve  ${us(resolveMs)}   raw keyv get  ${us(getMs)}   ratio ${(resolveMs / getMs).toFixed(2)}x`,
-  );
   console.log(
     `  envkeep create   ${us(createMs)}   raw keyv set  ${us(setMs)}   ratio ${(createMs / setMs).toFixed(2)}x`,
   );
+  return figures;
 }
 
 /**

@@ -1,4 +1,5 @@
 export type { AuditAction, AuditEvent, AuditOptions } from "./audit.js";
+export type { CacheOptions } from "./cache/record-cache.js";
 export { Keyring, type KeyringOptions } from "./crypto/keyring.js";
 export {
   generateMasterKey,
@@ -63,6 +64,8 @@ export { inheritedEnvironment, withheldVariables } from "./run/inherited-environ
 export type { ProcessExit, RunOptions, SpawnedProcess, SpawnOptions } from "./run/spawn.js";
 export { Secret, type SecretOrigin } from "./secret.js";
 export type {
+  ChangeListener,
+  ChangeWatch,
   HistoryQuery,
   HistoryWrite,
   ListCursor,
@@ -71,6 +74,7 @@ export type {
   SecretRef,
   SecretScope,
   SecretStore,
+  StoreChanges,
   StoredEntry,
   StoredRecord,
   UnreadableRecord,

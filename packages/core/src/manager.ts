@@ -1,5 +1,7 @@
 import { type AuditOptions, AuditTrail } from "./audit.js";
+import { type CacheOptions, checkCacheOptions, RecordCache } from "./cache/record-cache.js";
 import { Keyring, type KeyringOptions } from "./crypto/keyring.js";
+import { openVerified } from "./crypto/sealed-record.js";
 import { resolveEnvironment, resolveWorkspace } from "./environment.js";
 import { InvalidError } from "./errors.js";
 import { type SecretInfo, toSecretInfo } from "./info.js";
@@ -44,8 +46,8 @@ import {
   type SpawnOptions,
   spawnWithEnv,
 } from "./run/spawn.js";
-import { loadSecret, type NamedSecretSource, Secret } from "./secret.js";
-import type { SecretRef, SecretScope, SecretStore } from "./store.js";
+import { type LoadedSecret, loadSecret, type NamedSecretSource, Secret } from "./secret.js";
+import type { SecretRef, SecretScope, SecretStore, StoredRecord } from "./store.js";
 import { type OpenStoreOptions, openConfiguredStore } from "./store-url.js";
 import { AccessTokens } from "./tokens/access-tokens.js";
 import {
@@ -96,7 +98,19 @@ export interface SecretManagerOptions extends KeyringOptions, AuditOptions {
    * beyond it are dropped in the same write that adds a new one. @default 10
    */
   maxVersions?: number;
+  /**
+   * Opt-in cache of `info` and `resolve` reads, kept fresh by the store's change feed: a repeated
+   * read of an unchanged secret is served from memory. It holds sealed records only (`resolve`
+   * still decrypts each time); a write through this manager is seen at once, a write by another
+   * process within the store's bound (SQLite: at the next read; Redis: 100 ms); while the feed is
+   * down nothing is served. Off on a store without a change feed (`store.changes`). See the
+   * README's "Cache" section. @default undefined (off)
+   */
+  cache?: CacheOptions;
 }
+
+/** Module-private: a keyring a derived manager shares (see `SecretManager.withCache`). */
+const SHARED_KEYRING = Symbol("shared keyring");
 
 /** Options of {@link SecretManager.create}. */
 export interface CreateOptions {
@@ -246,9 +260,15 @@ export class SecretManager {
     this.#maxVersions = checkMaxVersions(options.maxVersions);
     this.#audit = new AuditTrail(options);
     this.#options = options;
-    this.#records =
-      sharedRecords.get(options)?.withActor(this.actor) ??
-      new SealedRecords(this.store, Keyring.fromOptions(options), this.actor);
+    const parent = sharedRecords.get(options);
+    if (parent) {
+      this.#records = parent.withActor(this.actor);
+    } else {
+      const cache = RecordCache.on(this.store, checkCacheOptions(options.cache));
+      const shared = (options as { [SHARED_KEYRING]?: Keyring })[SHARED_KEYRING];
+      const keyring = shared instanceof Keyring ? shared : Keyring.fromOptions(options);
+      this.#records = new SealedRecords(this.store, keyring, this.actor, cache);
+    }
     this.#named = {
       read: (name, environment, version) => this.#readNamed(name, environment, version),
       info: (name, environment, version) =>
@@ -543,9 +563,9 @@ export class SecretManager {
   async info(name: string, options: { environment?: string } = {}): Promise<SecretInfo> {
     options = checkOptions(options, "info");
     const ref = this.#ref(name, options.environment);
-    const record = await this.#records.read(ref);
-    if (!record) throw notFound(ref);
-    return toSecretInfo(record);
+    const verified = await this.#records.readCached(ref);
+    if (!verified) throw notFound(ref);
+    return toSecretInfo(verified.record);
   }
 
   /**
@@ -596,14 +616,21 @@ export class SecretManager {
     options = checkOptions(options, "resolve");
     if (!Array.isArray(secrets))
       throw new InvalidError("resolve expects an array of Secret handles");
-    const extra = snapshotEntries(options.env ?? {}, "env option");
+    const extra = options.env === undefined ? {} : snapshotEntries(options.env, "env option");
     for (const secret of secrets) {
       if (!(secret instanceof Secret)) throw new InvalidError("resolve expects Secret handles");
     }
-    const loaded = await Promise.all(secrets.map((secret) => loadSecret(secret)));
+    const loaded =
+      secrets.length === 1
+        ? [await loadSecret(secrets[0] as Secret)]
+        : await Promise.all(secrets.map((secret) => loadSecret(secret)));
     if (options.explain) {
       return explainLayers([...loaded, { entries: extra, origin: { kind: "env" } }]);
     }
+    // One layer and no env: its entries are already a fresh object of this call (a named
+    // secret's are decrypted per call, an ephemeral one's copied), so they are the result.
+    if (loaded.length === 1 && options.env === undefined)
+      return (loaded[0] as LoadedSecret).entries;
     return mergeLayers([...loaded.map((layer) => layer.entries), extra]);
   }
 
@@ -724,8 +751,33 @@ export class SecretManager {
     return this.#records.keyring.ids;
   }
 
-  /** Closes the store. */
+  /**
+   * A manager like this one (same store, master keys, workspace, default environment, actor,
+   * limits, history bound and audit listener) with the cache on (see {@link SecretManagerOptions.cache}). Writes through either are
+   * seen by the other at once (they share the store). `close()` of either closes the store.
+   *
+   * @example
+   * ```ts
+   * const reads = secrets.withCache({ ttlMs: 5_000 });
+   * const info = await reads.info("api-keys"); // a repeated call is served from memory
+   * ```
+   */
+  withCache(cache: CacheOptions): SecretManager {
+    return new SecretManager({
+      ...this.#options,
+      cache,
+      [SHARED_KEYRING]: this.#records.keyring,
+    } as SecretManagerOptions);
+  }
+
+  /** Whether this manager's `cache` option is in effect (on, and the store has a change feed). */
+  get caching(): boolean {
+    return this.#records.caching;
+  }
+
+  /** Closes the store (and stops the cache's change watch). */
   async close(): Promise<void> {
+    await this.#records.closeCache();
     await this.#records.call(() => this.store.close());
   }
 
@@ -734,12 +786,20 @@ export class SecretManager {
     return `SecretManager(store=${this.store.name}, workspace=${this.workspace})`;
   }
 
+  /**
+   * Reads a handle of `fromName`: its name and environment were validated when it was made (no
+   * other code holds `#named`), so they are not validated again on every read. The current
+   * version may come from the cache; a pinned one is read from the history.
+   */
   async #readNamed(name: string, environment: string, version: number | undefined) {
-    const ref = this.#ref(name, environment);
-    const found =
-      version === undefined
-        ? await this.#records.readOpen(ref)
-        : await readVersion(this.#records, ref, version);
+    const ref: SecretRef = { workspace: this.workspace, environment, name };
+    let found: { record: StoredRecord; entries: Record<string, string> } | undefined;
+    if (version === undefined) {
+      const verified = await this.#records.readCached(ref);
+      found = verified && { record: verified.record, entries: openVerified(verified) };
+    } else {
+      found = await readVersion(this.#records, ref, version);
+    }
     if (!found) throw notFound(ref);
     this.#audit.emit("read", found.record, this.actor);
     return { info: toSecretInfo(found.record), entries: found.entries };

@@ -1,6 +1,6 @@
 /**
- * Merge rules. Results are built with `Object.fromEntries` so that a key such as `__proto__` is an
- * ordinary own property and never touches a prototype.
+ * Merge rules. Results are built so that a key such as `__proto__` is an ordinary own property and
+ * never touches a prototype (`Object.fromEntries`, or `defineProperty` for that one key).
  */
 
 /**
@@ -28,8 +28,19 @@ export function applyChanges(
 export function mergeLayers(
   layers: readonly Readonly<Record<string, string>>[],
 ): Record<string, string> {
-  const merged = new Map<string, string>();
-  for (const layer of layers)
-    for (const [key, value] of Object.entries(layer)) merged.set(key, value);
-  return Object.fromEntries(merged);
+  const merged: Record<string, string> = {};
+  for (const layer of layers) {
+    for (const key of Object.keys(layer)) {
+      const value = layer[key] as string;
+      if (key === "__proto__") {
+        Object.defineProperty(merged, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else merged[key] = value;
+    }
+  }
+  return merged;
 }

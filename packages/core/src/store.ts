@@ -126,6 +126,57 @@ export interface HistoryQuery {
 }
 
 /**
+ * Called by a {@link ChangeWatch} with the location of a record that changed (was created,
+ * replaced or deleted), or with `undefined` when anything may have changed (the feed lost track:
+ * a reconnection, another process's commit on SQLite): then every location counts as changed.
+ */
+export type ChangeListener = (changed: SecretRef | undefined) => void;
+
+/**
+ * One subscription to a store's changes: what the manager's cache uses to know that what it read
+ * is still what the store holds. See {@link StoreChanges}.
+ */
+export interface ChangeWatch {
+  /**
+   * The longest a change may take to be reported, in milliseconds: `current()` answering `true`
+   * promises that every change completed more than `lagMs` before the call was reported to the
+   * listener before it answered. `0` for a store whose `current()` reports everything completed
+   * before the call (memory, SQLite); Redis's invalidation messages travel, so it is above 0.
+   */
+  readonly lagMs: number;
+  /**
+   * Brings the feed up to date (reporting what changed to the listener) and says whether it can
+   * vouch for it: `true` as described at {@link lagMs}; `false` while it cannot (its channel is
+   * down, it has not heard from the backend within `lagMs`): the cache must then serve nothing.
+   * Never rejects. Synchronous where the store can answer without I/O.
+   */
+  current(): boolean | Promise<boolean>;
+  /** Stops reporting and releases what the watch opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Optional capability of a store (see {@link SecretStore.changes}): a feed of which records
+ * changed, written by anyone that writes through envkeep — this process, other processes, other
+ * hosts. `SecretManager`'s `cache` option needs it; on a store without it the cache stays off.
+ */
+export interface StoreChanges {
+  /**
+   * True when writes that bypass envkeep (someone editing the backend directly: another SQLite
+   * connection, a raw write into the memory store's backing map) are reported too. When false
+   * (Redis: only envkeep's own scripts announce a change), such an edit is seen by a cache only
+   * once its entry expires (`cache.ttlMs`); what the cache serves meanwhile is still the last
+   * record envkeep authenticated there, never the edited one.
+   */
+  readonly reportsBackendEdits: boolean;
+  /**
+   * Starts a watch that reports changes to `listener` from now on (never for changes completed
+   * before the call). Cheap to call; opens what it needs (a subscription) lazily or at once.
+   */
+  watch(listener: ChangeListener): ChangeWatch;
+}
+
+/**
  * The contract between `SecretManager` and a storage backend.
  *
  * Atomicity: `create`, `replace` and `delete` are each atomic with respect to every other client
@@ -212,6 +263,13 @@ export interface SecretStore {
    */
   environments(workspace: string): Promise<string[]>;
 
-  /** Releases connections and handles the store opened itself. Idempotent. */
+  /**
+   * Optional: a feed of changes, for the manager's opt-in cache (see {@link StoreChanges}). A
+   * store offers it only when it can report every write made through envkeep on its backend,
+   * from any process, within a known bound.
+   */
+  readonly changes?: StoreChanges;
+
+  /** Releases connections and handles the store opened itself (open change watches too). Idempotent. */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * response headers every answer carries, the route groups under `/v1` (secrets, the document),
  * and the error mapping (`errors.ts`) for whatever any of them throws.
  */
-import { InvalidError, type SecretManager } from "@envkeep/core";
+import { type CacheOptions, InvalidError, type SecretManager } from "@envkeep/core";
 import { dashboard } from "@envkeep/dashboard";
 import { type Context, Hono } from "hono";
 import type { ApiContext, ApiEnv } from "./context.js";
@@ -32,7 +32,19 @@ export interface ApiOptions {
    * this API, signed in with a token. @default false
    */
   dashboard?: boolean;
+  /**
+   * The cache the API reads through (`SecretManager`'s `cache` option, on a manager sharing
+   * `manager`'s store and keys): a repeated `GET /v1/secrets/{name}` of an unchanged secret is
+   * served from memory, and a write through this API, through `manager`, or by another process
+   * on the store is seen at the next read (Redis: within 100 ms). `false` reads the store every
+   * time. A `manager` whose cache is already on is used as it is. Off where the store has no
+   * change feed. @default { ttlMs: 5000 }
+   */
+  cache?: CacheOptions | false;
 }
+
+/** The API's cache when `createApi` is not told otherwise. */
+export const DEFAULT_API_CACHE: CacheOptions = { ttlMs: 5_000 };
 
 /** The API: a Hono app. `api.fetch(request)` answers a `Request` with a `Response`. */
 export type EnvkeepApi = Hono<ApiEnv>;
@@ -61,8 +73,13 @@ function checkOptions(options: ApiOptions) {
   }
   const bodyLimit = positiveInteger(options.bodyLimit, "bodyLimit", DEFAULT_BODY_LIMIT);
   if (bodyLimit < 1) throw new InvalidError("invalid bodyLimit: expected at least 1 byte");
+  const cache = options.cache ?? DEFAULT_API_CACHE;
+  const manager =
+    cache === false || options.manager.caching || typeof options.manager.withCache !== "function"
+      ? options.manager
+      : options.manager.withCache(cache);
   return {
-    context: { manager: options.manager, tokens, bodyLimit } satisfies ApiContext,
+    context: { manager, tokens, bodyLimit } satisfies ApiContext,
     retryAfterSeconds: positiveInteger(options.retryAfterSeconds, "retryAfterSeconds", 1),
   };
 }

@@ -2,7 +2,7 @@
  * `@envkeep/http`: the envkeep HTTP API as a Hono app any host can mount (`createApi`), its
  * OpenAPI document (`apiDocument`), and the access-log entry and line it produces.
  */
-export { type ApiOptions, createApi, type EnvkeepApi } from "./app.js";
+export { type ApiOptions, createApi, DEFAULT_API_CACHE, type EnvkeepApi } from "./app.js";
 export type { ApiEnv } from "./context.js";
 export { HttpError, STATUS_OF_CODE } from "./errors.js";
 export { type AccessLogEntry, formatAccessLog } from "./middleware/access-log.js";

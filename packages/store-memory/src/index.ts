@@ -1,4 +1,5 @@
 import {
+  type ChangeListener,
   type HistoryQuery,
   isUnreadable,
   type ListQuery,
@@ -6,6 +7,7 @@ import {
   type SecretRef,
   type SecretScope,
   type SecretStore,
+  type StoreChanges,
   type StoredEntry,
   type StoredRecord,
 } from "@envkeep/core";
@@ -153,6 +155,53 @@ function isBefore(entry: StoredEntry, before: NonNullable<ListQuery["before"]>):
   return before.name !== undefined && entry.name < before.name;
 }
 
+/** The listeners of every watch on one backing map, whichever store made them. */
+const watchersOf = new WeakMap<Map<string, string>, Set<ChangeListener>>();
+
+/**
+ * The listeners of `backing`, reporting each change of the map — through a store or straight
+ * into the map (its `set`, `delete` and `clear` are wrapped once, on the map itself), so that a
+ * record edited behind the store's back is reported like any other write.
+ */
+function watchersFor(backing: Map<string, string>): Set<ChangeListener> {
+  let watchers = watchersOf.get(backing);
+  if (watchers) return watchers;
+  const listeners = new Set<ChangeListener>();
+  watchers = listeners;
+  watchersOf.set(backing, listeners);
+  const report = (key: string | undefined) => {
+    const changed = key === undefined ? undefined : locationOf(key);
+    for (const listener of listeners) {
+      // An unknown key cannot be a record's location: report it as "anything".
+      listener(key === undefined || changed === undefined ? undefined : changed);
+    }
+  };
+  const { set, delete: remove, clear } = Map.prototype;
+  Object.defineProperties(backing, {
+    set: {
+      value: (key: string, value: string) => {
+        set.call(backing, key, value);
+        report(key);
+        return backing;
+      },
+    },
+    delete: {
+      value: (key: string) => {
+        const removed = remove.call(backing, key);
+        if (removed) report(key);
+        return removed;
+      },
+    },
+    clear: {
+      value: () => {
+        clear.call(backing);
+        report(undefined);
+      },
+    },
+  });
+  return listeners;
+}
+
 /**
  * A store that keeps sealed records in process memory: what hosts unit-test with, and what a
  * short-lived process can use. Every operation is atomic (single-threaded JS, no await between
@@ -199,6 +248,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (at) remember(at);
   }
 
+  /** Changes of this process's map are reported at once, synchronously: nothing to catch up on. */
+  const changes: StoreChanges = {
+    reportsBackendEdits: true,
+    watch: (listener) => {
+      const listeners = watchersFor(data);
+      listeners.add(listener);
+      return {
+        lagMs: 0,
+        current: () => !closed,
+        close: async () => {
+          listeners.delete(listener);
+        },
+      };
+    },
+  };
+
   // Async like every real store, so callers never depend on synchronous completion.
   const op = async <T>(work: () => T): Promise<T> => {
     await Promise.resolve();
@@ -208,6 +273,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   return {
     name: "memory",
+    changes,
 
     get: (ref: SecretRef) =>
       op(() => {

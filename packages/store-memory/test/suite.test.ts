@@ -19,6 +19,7 @@ runStoreSuite({
     return store;
   },
   readRaw: async (store) => JSON.stringify([...backingOf(store)]),
+  reopenStore: (store) => memoryStore({ backing: backingOf(store) }),
   backend: {
     readText: async (store, ref) => backingOf(store).get(memoryKey(ref)),
     writeText: async (store, ref, text) => {

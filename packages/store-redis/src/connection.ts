@@ -49,6 +49,7 @@ export interface RawRedis {
   zCard(key: string): Promise<number>;
   sAdd(key: string, member: string): Promise<number>;
   sMembers(key: string): Promise<string[] | Set<string>>;
+  publish(channel: string, message: string): Promise<number>;
 }
 
 /** Per-command options of node-redis: a timeout and an abort signal. */
@@ -187,6 +188,7 @@ export class RedisConnection {
   /** The client's latest error since it was last ready (why it cannot connect, if it cannot). */
   lastError: unknown;
   #readyWait: Promise<void> | undefined;
+  #reader: RawRedis | undefined;
   #opening: Promise<void> | undefined;
   #primaryWait: Promise<void> | undefined;
   #closed = false;
@@ -345,6 +347,59 @@ export class RedisConnection {
       return sentinelCommands(client as unknown as SentinelClientLike, options);
     }
     return client.withCommandOptions(options) as RawRedis;
+  }
+
+  /**
+   * For reads on a single server whose client is ready right now: its raw commands without
+   * per-command options, made once and reused, so that a read costs no timer, timeout signal,
+   * abort controller or command-options object of its own; the store bounds these reads with one
+   * shared deadline instead. (A read needs no abort signal: one sent after its caller gave up
+   * changes nothing.) `undefined` on a cluster or Sentinel client, or while the client is
+   * not ready: those reads take the full path (`ready()`, `raw()`).
+   */
+  readyReader(): RawRedis | undefined {
+    if (this.kind !== "client" || this.#closed || !this.#client.isReady) return undefined;
+    this.#reader ??= this.#client.withCommandOptions({}) as RawRedis;
+    return this.#reader;
+  }
+
+  /**
+   * A second connection to the same server (a single server's client only), subscribed to
+   * `channel`: each message goes to `onMessage`; every loss of the connection (an error, the
+   * server closing it, a reconnection) to `onLost`, since messages published meanwhile are gone.
+   * node-redis reconnects it and subscribes again by itself. Resolves to its closer.
+   */
+  async subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onLost: () => void,
+  ): Promise<() => Promise<void>> {
+    if (this.kind !== "client") throw new Error("change subscriptions need a single server");
+    const source = this.#client as unknown as { duplicate(overrides?: object): ClientShape };
+    const subscriber = source.duplicate({ name: `envkeep-changes:${channel}` }) as ClientShape & {
+      subscribe(channel: string, listener: (message: string) => void): Promise<void>;
+    };
+    subscriber.on("error", onLost);
+    subscriber.on("end", onLost);
+    const release = async () => {
+      subscriber.off("error", onLost);
+      subscriber.off("end", onLost);
+      subscriber.on("error", () => {});
+      if (!subscriber.isOpen) return;
+      try {
+        await subscriber.close();
+      } catch {
+        Promise.resolve(subscriber.destroy()).catch(() => {});
+      }
+    };
+    try {
+      await subscriber.connect();
+      await subscriber.subscribe(channel, onMessage);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return release;
   }
 
   /**

@@ -1,4 +1,5 @@
 import {
+  type ChangeListener,
   type HistoryQuery,
   InvalidError,
   type ListQuery,
@@ -9,6 +10,7 @@ import {
   type StoredRecord,
   StoreError,
 } from "@envkeep/core";
+import { changeChannel, changeMessage, redisChanges } from "./changes.js";
 import { type RawRedis, type RedisClientLike, RedisConnection } from "./connection.js";
 import {
   environmentsKey,
@@ -100,6 +102,14 @@ export interface RedisStoreOptions {
    * @default 0
    */
   waitForReplicas?: number;
+  /**
+   * The staleness bound of the change feed (`store.changes`, used by `SecretManager`'s `cache`
+   * option), in milliseconds: a cache on this store serves nothing it cannot vouch was current
+   * this long ago. Heartbeats go out every quarter of it. Only on a single server: a cluster or
+   * Sentinel store has no change feed (a cache on it stays off).
+   * @default 100
+   */
+  changeLagMs?: number;
 }
 
 /** A {@link SecretStore} on Redis. */
@@ -116,6 +126,53 @@ const DEFAULT_MAX_RECONNECT_DELAY_MS = 1000;
 const DEFAULT_SLOT_REFRESH_MS = 1000;
 /** Index entries read per round trip when listing. */
 const LIST_PAGE = 1000;
+
+/**
+ * One deadline for many reads: instead of a timer per call, one timer (running only while reads
+ * are pending) fails each read still pending `timeoutMs` after it began, give or take a quarter.
+ */
+class ReadDeadline {
+  readonly #timeoutMs: number;
+  readonly #pending = new Set<{ startedAt: number; fail: (error: Error) => void }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  bound<T>(read: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { startedAt: Date.now(), fail: reject };
+      this.#pending.add(entry);
+      this.#timer ??= setInterval(() => this.#sweep(), Math.max(1, this.#timeoutMs / 4));
+      read.then(
+        (value) => {
+          this.#pending.delete(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#pending.delete(entry);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #sweep(): void {
+    const due = Date.now() - this.#timeoutMs * 0.75;
+    for (const entry of this.#pending) {
+      if (entry.startedAt > due) continue;
+      this.#pending.delete(entry);
+      const error = new Error(`no answer within ${this.#timeoutMs} ms`);
+      error.name = "TimeoutError";
+      entry.fail(error);
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
 
 class DeadlineError extends Error {
   constructor(timeoutMs: number) {
@@ -227,6 +284,62 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const { keyv, target } = connection;
   let closed = false;
 
+  // The change feed: single servers only (see RedisStoreOptions.changeLagMs).
+  const announce = connection.kind === "client";
+  const channel = announce ? changeChannel(prefix) : "";
+  const announcement = (ref: SecretRef) => (announce ? changeMessage(ref) : "");
+  const watches = new Set<{ close(): Promise<void> }>();
+  /** Listeners of this store's watches: told of this store's own writes as they complete. */
+  const listeners = new Set<ChangeListener>();
+  const written = (ref: SecretRef, changed: boolean): boolean => {
+    if (changed) {
+      const at = { workspace: ref.workspace, environment: ref.environment, name: ref.name };
+      for (const listener of listeners) listener(at);
+    }
+    return changed;
+  };
+  let beating: Promise<unknown> | undefined;
+  const feed = announce
+    ? redisChanges({
+        prefix,
+        lagMs: positiveMs(options.changeLagMs, 100, "changeLagMs"),
+        link: {
+          subscribe: (to, onMessage, onLost) => connection.subscribe(to, onMessage, onLost),
+          // One heartbeat in flight at most: while Redis is away they wait, they do not pile up.
+          publish: (to, message) => {
+            if (closed) return Promise.reject(new Error("the store is closed"));
+            if (beating) return Promise.reject(new Error("a heartbeat is still on its way"));
+            const reader = connection.readyReader();
+            const sent = reader
+              ? reader.publish(to, message)
+              : run("publish", (raw) => raw.publish(to, message));
+            beating = sent.finally(() => {
+              beating = undefined;
+            });
+            return sent;
+          },
+        },
+      })
+    : undefined;
+  const changes = feed && {
+    reportsBackendEdits: feed.reportsBackendEdits,
+    watch: (listener: ChangeListener) => {
+      const watch = feed.watch(listener);
+      listeners.add(listener);
+      const tracked = {
+        lagMs: watch.lagMs,
+        current: () => !closed && (watch.current() as boolean),
+        close: async () => {
+          watches.delete(tracked);
+          listeners.delete(listener);
+          await watch.close();
+        },
+      };
+      watches.add(tracked);
+      return tracked;
+    },
+  };
+
   /**
    * Runs one store call within the deadline; every failure becomes a StoreError. `confirm(key)`
    * waits for `waitForReplicas` replicas to confirm the call's writes to `key`'s node.
@@ -333,6 +446,19 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     return { ...(record as StoredRecord), ...location, ...positioned };
   };
 
+  const readDeadline = new ReadDeadline(timeoutMs);
+
+  const getAt = async (raw: RawRedis, ref: SecretRef): Promise<StoredEntry | undefined> => {
+    let text: string | null;
+    try {
+      text = await raw.get(recordKey(prefix, ref));
+    } catch (error) {
+      if (isWrongType(error)) return entryOf(ref, undefined);
+      throw error;
+    }
+    return text === null ? undefined : entryOf(ref, text);
+  };
+
   const memberOf = (what: string, record: StoredRecord): string => {
     try {
       return indexMember(record.createdAt, record.name);
@@ -349,18 +475,22 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   return {
     name: STORE,
     prefix,
+    ...(changes ? { changes } : {}),
 
-    get: (ref: SecretRef) =>
-      run("get", async (raw) => {
-        let text: string | null;
-        try {
-          text = await raw.get(recordKey(prefix, ref));
-        } catch (error) {
-          if (isWrongType(error)) return entryOf(ref, undefined);
-          throw error;
+    get: (ref: SecretRef) => {
+      const reader = closed ? undefined : connection.readyReader();
+      if (reader === undefined) return run("get", (raw) => getAt(raw, ref));
+      // The common case, a ready single server: one GET, bounded by the shared read deadline
+      // (node-redis's own timeout stops waiting only before a command is sent).
+      return readDeadline.bound(getAt(reader, ref)).catch((error: unknown) => {
+        if (error instanceof Error && error.name === "TimeoutError") {
+          throw new StoreError(STORE, `get timed out after ${timeoutMs} ms (${target})`, {
+            cause: error,
+          });
         }
-        return text === null ? undefined : entryOf(ref, text);
-      }),
+        throw new StoreError(STORE, `get failed (${target})`, { cause: error });
+      });
+    },
 
     create: async (record: StoredRecord) => {
       const member = memberOf("create", record);
@@ -376,8 +506,19 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           keys.push(environments);
         }
         const meta = metaEntry(record.secretId, record.version, member);
-        const args = [record.name, member, serialized, meta, record.environment];
-        const created = Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1;
+        const args = [
+          record.name,
+          member,
+          serialized,
+          meta,
+          record.environment,
+          channel,
+          announcement(record),
+        ];
+        const created = written(
+          record,
+          Number(await runScript(raw, CREATE_SCRIPT, keys, args)) === 1,
+        );
         if (created) await confirm(keys[0]!);
         // On a cluster the environment set lives on another node: its write is confirmed too.
         if (created && connection.isCluster) await confirm(environments);
@@ -405,9 +546,14 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           String(expectedVersion),
           history ? String(history.keep) : "",
           previous,
+          channel,
+          announcement(record),
         ];
         const keys = scriptKeys(record);
-        const replaced = Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1;
+        const replaced = written(
+          record,
+          Number(await runScript(raw, REPLACE_SCRIPT, keys, args)) === 1,
+        );
         if (replaced) await confirm(keys[0]!);
         return replaced;
       });
@@ -416,7 +562,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     delete: (ref: SecretRef) =>
       run("delete", async (raw, confirm) => {
         const keys = scriptKeys(ref);
-        const deleted = Number(await runScript(raw, DELETE_SCRIPT, keys, [ref.name])) === 1;
+        const args = [ref.name, channel, announcement(ref)];
+        const deleted = written(ref, Number(await runScript(raw, DELETE_SCRIPT, keys, args)) === 1);
         if (deleted) await confirm(keys[0]!);
         return deleted;
       }),
@@ -507,6 +654,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     close: async () => {
       if (closed) return;
       closed = true;
+      await Promise.all([...watches].map((watch) => watch.close()));
       await connection.close(timeoutMs);
     },
   };

@@ -12,6 +12,10 @@ import { createHash } from "node:crypto";
  * A script that fails half-way keeps the writes it made (Redis does not roll scripts back), so
  * every check comes before the first write, and a history key of the wrong type is dropped
  * before it is written to.
+ *
+ * The writing scripts end with two more ARGV, a change channel and a message: when the channel is
+ * not empty, a write that changed something publishes the message there in the same atomic step
+ * (see `changes.ts`), so no reader can see the write before its announcement is on its way.
  */
 export interface LuaScript {
   readonly name: string;
@@ -24,7 +28,8 @@ function script(name: string, source: string): LuaScript {
 }
 
 /**
- * ARGV: name, index member, serialized record, metadata, environment. Returns 1 when stored, 0
+ * ARGV: name, index member, serialized record, metadata, environment, change channel, change
+ * message. Returns 1 when stored, 0
  * when taken; a new secret starts with no history. On a single server (not a cluster) `KEYS[5]`
  * is the workspace's environment set, so that the environment is recorded in the same step; on a
  * cluster that set lives in another slot and the store adds to it before running this script.
@@ -40,13 +45,15 @@ redis.call('SET', KEYS[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
 redis.call('DEL', KEYS[4])
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
 return 1
 `,
 );
 
 /**
  * ARGV: name, index member, serialized record, metadata, expected secretId, expected version,
- * versions to keep (`""`: leave the history alone), the replaced version's serialized form.
+ * versions to keep (`""`: leave the history alone), the replaced version's serialized form,
+ * change channel, change message.
  * Returns 1 when replaced, 0 when missing or another secretId/version (nothing changed). With a
  * keep, the replaced version goes into the history under the expected version (when keep > 0)
  * and versions `<= expected - keep` are dropped, in the same step.
@@ -80,6 +87,7 @@ if keep then
     end
   end
 end
+if ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
 return 1
 `,
 );
@@ -121,7 +129,7 @@ return 1
 );
 
 /**
- * ARGV: name. Removes the record, its history, its metadata entry and the index member that entry names,
+ * ARGV: name, change channel, change message. Removes the record, its history, its metadata entry and the index member that entry names,
  * whatever state they are in (a record without metadata, metadata that is not JSON: someone
  * edited the keys). Returns 1 when anything was removed, 0 when there was nothing.
  */
@@ -139,6 +147,7 @@ if current then
   redis.call('HDEL', KEYS[2], ARGV[1])
   removed = 1
 end
+if removed == 1 and ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
 `,
 );

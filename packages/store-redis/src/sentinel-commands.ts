@@ -31,5 +31,6 @@ export function sentinelCommands(client: SentinelClientLike, options: CommandOpt
     zCard: (key) => send(["ZCARD", key]) as Promise<number>,
     sAdd: (key, member) => send(["SADD", key, member]) as Promise<number>,
     sMembers: (key) => send(["SMEMBERS", key]) as Promise<string[]>,
+    publish: (channel, message) => send(["PUBLISH", channel, message]) as Promise<number>,
   };
 }

@@ -1,6 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
-import { killWriterMidLoop, runProcessRaceTests } from "@envkeep/store-test-suite";
+import {
+  killWriterMidLoop,
+  runCacheFreshnessTests,
+  runProcessRaceTests,
+} from "@envkeep/store-test-suite";
 import { describe, expect, it } from "vitest";
 import { redisStore } from "../src/index.js";
 import { testRedis, useTestPrefix } from "./support/redis-servers.js";
@@ -27,6 +31,13 @@ if (redis.skip !== undefined) {
     name: "redis",
     ...target,
     storeOptions: () => ({ url, prefix: `${prefix}-${++stores}` }),
+  });
+
+  runCacheFreshnessTests({
+    name: "redis",
+    ...target,
+    storeOptions: () => ({ url, prefix: `${prefix}-${++stores}` }),
+    openStore: (options) => redisStore(options),
   });
 
   describe("a process killed with SIGKILL in the middle of a write loop", () => {

@@ -19,6 +19,7 @@ if (redis.skip !== undefined) {
     name: "redis",
     createStore: () => redisStore({ url: redis.url, prefix: `${prefix}-${++stores}` }),
     readRaw: (store) => dumpPrefix(admin, (store as RedisStore).prefix),
+    reopenStore: (store) => redisStore({ url: redis.url, prefix: (store as RedisStore).prefix }),
     backend: redisRawBackend(admin),
     additionalTests: (ctx) =>
       defineRedisStoreTests(ctx, {

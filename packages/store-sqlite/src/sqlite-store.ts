@@ -1,12 +1,15 @@
 import { chmod, mkdir, open, stat } from "node:fs/promises";
 import path from "node:path";
 import {
+  type ChangeListener,
+  type ChangeWatch,
   InvalidError,
   type ListQuery,
   type SecretRef,
   type SecretScope,
   type SecretStore,
   SecretsError,
+  type StoreChanges,
   type StoredEntry,
   type StoredRecord,
   StoreError,
@@ -290,10 +293,78 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   const key = (ref: SecretRef) => recordKey(ref.workspace, ref.environment, ref.name);
 
+  /** Listeners of this store's watches: told of each write made through this connection. */
+  const listeners = new Set<ChangeListener>();
+  const written = (ref: SecretRef, changed: boolean): boolean => {
+    if (changed) {
+      const at = { workspace: ref.workspace, environment: ref.environment, name: ref.name };
+      for (const listener of listeners) listener(at);
+    }
+    return changed;
+  };
+
+  /**
+   * A watch: writes through this store are reported as they complete; commits of every other
+   * connection (other processes, other stores on the file, someone editing the file) are seen
+   * through `PRAGMA data_version`, which changes exactly when another connection committed, and
+   * costs no table read. Each `current()` asks it once (calls that arrive while one is running
+   * share the next one, which starts after they arrived) and reports "anything changed" when it
+   * moved.
+   */
+  const watch = (listener: ChangeListener): ChangeWatch => {
+    listeners.add(listener);
+    let stopped = false;
+    let seen: number | undefined;
+    let running: Promise<boolean> | undefined;
+    let next: Promise<boolean> | undefined;
+    const check = async (): Promise<boolean> => {
+      try {
+        const { query } = await ready();
+        const [row] = await query("PRAGMA data_version");
+        const version = Number(row?.data_version);
+        // The first answer is a baseline: what was read before it may predate it.
+        if (version !== seen) listener(undefined);
+        seen = version;
+        return !stopped;
+      } catch {
+        seen = undefined;
+        listener(undefined);
+        return false;
+      }
+    };
+    const current = (): Promise<boolean> => {
+      if (stopped) return Promise.resolve(false);
+      if (running === undefined) {
+        const started = check().finally(() => {
+          running = undefined;
+        });
+        running = started;
+        return started;
+      }
+      // One is running: it may have read the version before this call began. Share the next.
+      next ??= running.then(() => {
+        next = undefined;
+        return current();
+      });
+      return next;
+    };
+    return {
+      lagMs: 0,
+      current,
+      close: async () => {
+        stopped = true;
+        listeners.delete(listener);
+      },
+    };
+  };
+
+  const changes: StoreChanges = { reportsBackendEdits: true, watch };
+
   return {
     name: STORE,
     path: file,
     table,
+    changes,
 
     get: (ref) =>
       run("get", async ({ query }) => {
@@ -311,7 +382,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           record.environment,
           record.createdAt,
         );
-        return rows.length === 1;
+        return written(record, rows.length === 1);
       }),
 
     replace: (record, expectedVersion, options = {}) =>
@@ -352,11 +423,13 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           record.secretId,
           expectedVersion,
         );
-        return rows.length === 1;
+        return written(record, rows.length === 1);
       }),
 
     delete: (ref) =>
-      run("delete", async ({ query }) => (await query(sql.delete, key(ref))).length === 1),
+      run("delete", async ({ query }) =>
+        written(ref, (await query(sql.delete, key(ref))).length === 1),
+      ),
 
     history: (ref, historyQuery = {}) =>
       run("history", async ({ query }) => {

@@ -1,7 +1,11 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
-import { killWriterMidLoop, runProcessRaceTests } from "@envkeep/store-test-suite";
+import {
+  killWriterMidLoop,
+  runCacheFreshnessTests,
+  runProcessRaceTests,
+} from "@envkeep/store-test-suite";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqliteStore } from "../src/index.js";
 import { rawQuery, tempDir } from "./support.js";
@@ -18,6 +22,13 @@ const target = {
 };
 
 runProcessRaceTests({ name: "sqlite", ...target, storeOptions: () => ({ path: freshFile() }) });
+
+runCacheFreshnessTests({
+  name: "sqlite",
+  ...target,
+  storeOptions: () => ({ path: freshFile() }),
+  openStore: (options) => sqliteStore(options as { path: string }),
+});
 
 describe("a process killed with SIGKILL in the middle of a write loop", () => {
   it("loses no write it reported done, and leaves a file that passes integrity_check", async () => {

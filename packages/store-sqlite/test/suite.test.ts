@@ -1,7 +1,7 @@
 import path from "node:path";
 import { runStoreSuite } from "@envkeep/store-test-suite";
 import { afterAll } from "vitest";
-import { sqliteStore } from "../src/index.js";
+import { type SqliteStore, sqliteStore } from "../src/index.js";
 import { readRaw, sqliteRawBackend, tempDir } from "./support.js";
 
 const temp = tempDir();
@@ -12,5 +12,6 @@ runStoreSuite({
   name: "sqlite",
   createStore: () => sqliteStore({ path: path.join(temp.dir, `suite-${++files}.db`) }),
   readRaw,
+  reopenStore: (store) => sqliteStore({ path: (store as SqliteStore).path }),
   backend: sqliteRawBackend,
 });

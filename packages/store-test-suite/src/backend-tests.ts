@@ -35,6 +35,7 @@ export function countingStore(store: SecretStore): SecretStore & { calls: Map<st
     list: count("list", (scope, query) => store.list(scope, query)),
     count: count("count", (scope) => store.count(scope)),
     environments: count("environments", (workspace) => store.environments(workspace)),
+    ...(store.changes ? { changes: store.changes } : {}),
     close: () => store.close(),
   };
 }

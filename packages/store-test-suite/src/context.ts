@@ -60,6 +60,12 @@ export interface StoreSuiteOptions {
    * backend someone else can write to should give one.
    */
   backend?: RawBackend;
+  /**
+   * Another store on the same backend as `store` (its own connection: the same file, Redis and
+   * prefix, or backing map), for the change-feed tests: what another process would write
+   * through. The suite closes it. Omit where a backend cannot be shared.
+   */
+  reopenStore?: (store: SecretStore) => SecretStore | Promise<SecretStore>;
   /** Titles of suite tests to skip on this store (say why next to the list). @default [] */
   disableTests?: readonly string[];
   /** Extra tests of the store, registered inside the suite's `describe` with the same helpers. */

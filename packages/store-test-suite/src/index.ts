@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from "vitest";
 import { defineApiTests } from "./api-tests.js";
 import { defineBackendTests } from "./backend-tests.js";
 import { defineCanaryTests } from "./canary-tests.js";
+import { defineChangeTests } from "./change-tests.js";
 import { defineConcurrencyTests } from "./concurrency-tests.js";
 import { createSuiteState, type StoreSuiteContext, type StoreSuiteOptions } from "./context.js";
 import { defineContractTests } from "./contract-tests.js";
@@ -17,6 +18,7 @@ export type { RawBackend, StoreSuiteContext, StoreSuiteOptions } from "./context
 export { keyvRecordCodec, uniqueName } from "./context.js";
 export { sampleRecord } from "./contract-tests.js";
 export { fuzzRuns, within } from "./fuzz-runs.js";
+export * from "./process-cache.js";
 export * from "./process-race.js";
 export * from "./store-worker.js";
 export { overlapping, raceUntilOverlapping } from "./write-window.js";
@@ -52,9 +54,23 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     defineModelTests(context, test);
     defineHistoryTests(context, test);
     defineInputFuzzTests(context, test);
+    defineChangeTests(context, test);
     if (options.backend) {
       defineBackendTests(context, test);
       defineTamperFuzzTests(context, test);
+      // The same edits, read through a manager with the cache on, where the store's change feed
+      // sees edits of the backend (elsewhere its ttlMs bounds them: see the change tests).
+      describe("with the cache on", () => {
+        const cached: StoreSuiteContext = {
+          ...context,
+          manager: (overrides = {}) =>
+            context.manager({
+              ...(context.store().changes?.reportsBackendEdits ? { cache: { ttlMs: 60_000 } } : {}),
+              ...overrides,
+            }),
+        };
+        defineBackendTests(cached, test);
+      });
     }
     options.additionalTests?.(context);
   });

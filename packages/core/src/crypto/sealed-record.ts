@@ -48,7 +48,8 @@ const METADATA_KEY_LABEL = "envkeep/record-metadata-key/v2";
 /** Everything a store keeps beside `sealed`: what the tag authenticates. */
 export type RecordHeader = Omit<StoredRecord, "sealed">;
 
-interface ParsedSealed {
+/** @internal The five fields of a sealed string, decoded. */
+export interface ParsedSealed {
   keyId: string;
   wrappedText: string;
   wrapped: Uint8Array;
@@ -105,30 +106,28 @@ function parseSealed(sealed: unknown, identity: SecretRef): ParsedSealed {
   return { keyId, wrappedText, wrapped, tag, boxed };
 }
 
-function headerBytes(header: RecordHeader, keyId: string, wrappedText: string): Buffer {
-  return Buffer.from(
-    JSON.stringify([
-      FORMAT,
-      keyId,
-      wrappedText,
-      header.workspace,
-      header.environment,
-      header.name,
-      header.secretId,
-      header.version,
-      header.createdAt,
-      header.updatedAt,
-      header.createdBy ?? null,
-      header.updatedBy ?? null,
-      header.keys,
-    ]),
-    "utf8",
-  );
+/** The authenticated header, as the UTF-8 text the tag is computed over. */
+function headerText(header: RecordHeader, keyId: string, wrappedText: string): string {
+  return JSON.stringify([
+    FORMAT,
+    keyId,
+    wrappedText,
+    header.workspace,
+    header.environment,
+    header.name,
+    header.secretId,
+    header.version,
+    header.createdAt,
+    header.updatedAt,
+    header.createdBy ?? null,
+    header.updatedBy ?? null,
+    header.keys,
+  ]);
 }
 
 function tagOf(master: MasterKey, header: RecordHeader, wrappedText: string): Buffer {
   return createHmac("sha256", metadataKeyOf(master))
-    .update(headerBytes(header, master.id, wrappedText))
+    .update(headerText(header, master.id, wrappedText), "utf8")
     .digest();
 }
 
@@ -144,11 +143,21 @@ function masterOf(parsed: ParsedSealed, keyring: Keyring, identity: SecretRef): 
   return master;
 }
 
+/**
+ * A record whose tag was checked against every metadata field, with its sealed parts parsed: what
+ * `verifyRecord` returns and `openVerified` opens. Holds nothing in the clear but metadata; the
+ * record cache keeps these.
+ */
+export interface VerifiedRecord {
+  readonly record: StoredRecord;
+  /** @internal */
+  readonly parsed: ParsedSealed;
+  /** @internal */
+  readonly master: MasterKey;
+}
+
 /** Parses `record.sealed` and checks its tag over every metadata field; returns its parts. */
-function authenticate(
-  record: StoredRecord,
-  keyring: Keyring,
-): { parsed: ParsedSealed; master: MasterKey } {
+function authenticate(record: StoredRecord, keyring: Keyring): VerifiedRecord {
   const parsed = parseSealed(record.sealed, record);
   const master = masterOf(parsed, keyring, record);
   const expected = tagOf(master, record, parsed.wrappedText);
@@ -157,7 +166,7 @@ function authenticate(
       `${describeSecret(record)} failed authentication: its record was altered, moved from another secret, or replaced by older contents`,
     );
   }
-  return { parsed, master };
+  return { record, parsed, master };
 }
 
 function boxWith(message: Uint8Array, key: Uint8Array): Uint8Array {
@@ -210,8 +219,8 @@ export function sealRecord(
  * its contents. `record` must already be well-typed (see `checkRecordShape`).
  * @throws {IntegrityError} for any change, move, replay of older contents, or a key not held.
  */
-export function verifyRecord(record: StoredRecord, keyring: Keyring): void {
-  authenticate(record, keyring);
+export function verifyRecord(record: StoredRecord, keyring: Keyring): VerifiedRecord {
+  return authenticate(record, keyring);
 }
 
 function decodeEntries(plaintext: Uint8Array, record: StoredRecord): Record<string, string> {
@@ -226,10 +235,13 @@ function decodeEntries(plaintext: Uint8Array, record: StoredRecord): Record<stri
   }
   const found = Object.keys(entries).sort();
   const values = entries as Record<string, unknown>;
-  if (
-    found.length !== record.keys.length ||
-    found.some((key, i) => key !== record.keys[i] || typeof values[key] !== "string")
-  ) {
+  const { keys } = record;
+  let matches = found.length === keys.length;
+  for (let i = 0; matches && i < found.length; i++) {
+    const key = found[i] as string;
+    matches = key === keys[i] && typeof values[key] === "string";
+  }
+  if (!matches) {
     throw new IntegrityError(
       `${describeSecret(record)} failed authentication: its key list does not match its contents`,
     );
@@ -243,7 +255,17 @@ function decodeEntries(plaintext: Uint8Array, record: StoredRecord): Record<stri
  * @throws {IntegrityError} for any tampering, truncation, move, replay or unknown key.
  */
 export function openRecord(record: StoredRecord, keyring: Keyring): Record<string, string> {
-  const { parsed, master } = authenticate(record, keyring);
+  return openVerified(authenticate(record, keyring));
+}
+
+/**
+ * Decrypts the contents of a record `verifyRecord` authenticated (its data key, then its box,
+ * both authenticated by their own MAC; the key list checked against the contents). The data key
+ * and the plaintext bytes are wiped before it returns; only the returned object holds values.
+ * @throws {IntegrityError} when a box fails to open or the contents do not match the key list.
+ */
+export function openVerified(verified: VerifiedRecord): Record<string, string> {
+  const { parsed, master, record } = verified;
   const dataKey = unwrapDataKey(parsed, master, record);
   let plaintext: Uint8Array | null = null;
   try {

@@ -1,10 +1,13 @@
+import type { RecordCache } from "../cache/record-cache.js";
 import type { Keyring } from "../crypto/keyring.js";
 import {
   describeSecret,
   openRecord,
+  openVerified,
   type RecordHeader,
   rewrapRecord,
   sealRecord,
+  type VerifiedRecord,
   verifyRecord,
 } from "../crypto/sealed-record.js";
 import { IntegrityError, SecretsError, StoreError } from "../errors.js";
@@ -18,6 +21,7 @@ import {
   type StoredRecord,
 } from "../store.js";
 import { checkRecordShape } from "./record-shape.js";
+import { locationKey, VerificationMemo } from "./verification-memo.js";
 
 /**
  * Reads and writes sealed records of one store for one keyring: the only place that talks to the
@@ -29,22 +33,41 @@ export class SealedRecords {
   readonly keyring: Keyring;
   readonly #actor: string | undefined;
   readonly #locks: KeyedLock;
+  readonly #memo: VerificationMemo;
+  readonly #cache: RecordCache | undefined;
 
   constructor(
     store: SecretStore,
     keyring: Keyring,
     actor: string | undefined,
-    locks: KeyedLock = new KeyedLock(),
+    cache?: RecordCache,
+    shared: { locks: KeyedLock; memo: VerificationMemo } = {
+      locks: new KeyedLock(),
+      memo: new VerificationMemo(),
+    },
   ) {
     this.store = store;
     this.keyring = keyring;
     this.#actor = actor;
-    this.#locks = locks;
+    this.#cache = cache;
+    this.#locks = shared.locks;
+    this.#memo = shared.memo;
   }
 
-  /** The same records written as another actor (same store, keys and in-process write locks). */
+  /**
+   * The same records written as another actor: same store and keys, and the same in-process
+   * write locks, verification memo and cache (one cache per manager, not per actor view).
+   */
   withActor(actor: string | undefined): SealedRecords {
-    return new SealedRecords(this.store, this.keyring, actor, this.#locks);
+    return new SealedRecords(this.store, this.keyring, actor, this.#cache, {
+      locks: this.#locks,
+      memo: this.#memo,
+    });
+  }
+
+  /** Whether reads of `readCached` may be served from the manager's cache. */
+  get caching(): boolean {
+    return this.#cache !== undefined;
   }
 
   /** Runs `work` exclusively for `ref` within this process (writers queue instead of spinning). */
@@ -67,21 +90,61 @@ export class SealedRecords {
    * @throws {IntegrityError} when what is stored there is not exactly a record sealed for `ref`.
    */
   async read(ref: SecretRef): Promise<StoredRecord | undefined> {
+    return (await this.readVerified(ref))?.record;
+  }
+
+  /**
+   * The record at `ref` checked against `ref` and authenticated (see `read`), with its sealed
+   * fields parsed for `openVerified`, or `undefined`. A record equal field by field to one this
+   * manager authenticated before is not authenticated again (see {@link VerificationMemo}).
+   */
+  async readVerified(ref: SecretRef): Promise<VerifiedRecord | undefined> {
     const entry = await this.call(() => this.store.get(ref));
     if (entry === undefined) return undefined;
     const record = checkRecordShape(entry, ref);
-    verifyRecord(record, this.keyring);
-    return record;
+    const key = locationKey(ref);
+    const known = this.#memo.recall(key, record);
+    if (known !== undefined) return known;
+    const verified = verifyRecord(record, this.keyring);
+    this.#memo.remember(key, verified);
+    return verified;
+  }
+
+  /**
+   * Like `readVerified`, but served from the manager's cache when it holds `ref` and may serve it
+   * (see {@link RecordCache}); what is read from the store is kept there. For `info` and
+   * `resolve` only: writes read through `read`, never from the cache.
+   */
+  async readCached(ref: SecretRef): Promise<VerifiedRecord | undefined> {
+    const cache = this.#cache;
+    if (cache === undefined) return this.readVerified(ref);
+    const key = locationKey(ref);
+    const hit = cache.lookup(key);
+    const cached = hit instanceof Promise ? await hit : hit;
+    if (cached !== undefined) return cached;
+    const token = cache.begin();
+    const verified = await this.readVerified(ref);
+    if (verified !== undefined) cache.remember(key, verified, token);
+    return verified;
+  }
+
+  /** Forgets what the cache holds for `ref`: it was just written through this manager. */
+  #written(ref: SecretRef): void {
+    this.#cache?.forget(locationKey(ref));
+  }
+
+  /** Stops the cache (its change watch) and forgets what it holds. */
+  async closeCache(): Promise<void> {
+    await this.#cache?.close();
   }
 
   /** The record at `ref` and its decrypted contents, or `undefined`. */
   async readOpen(
     ref: SecretRef,
   ): Promise<{ record: StoredRecord; entries: Record<string, string> } | undefined> {
-    const entry = await this.call(() => this.store.get(ref));
-    if (entry === undefined) return undefined;
-    const record = checkRecordShape(entry, ref);
-    return { record, entries: openRecord(record, this.keyring) };
+    const verified = await this.readVerified(ref);
+    if (verified === undefined) return undefined;
+    return { record: verified.record, entries: openVerified(verified) };
   }
 
   /** Decrypts a record that `read` returned. */
@@ -134,8 +197,12 @@ export class SealedRecords {
   }
 
   /** Create-if-absent. */
-  create(record: StoredRecord): Promise<boolean> {
-    return this.call(() => this.store.create(record));
+  async create(record: StoredRecord): Promise<boolean> {
+    try {
+      return await this.call(() => this.store.create(record));
+    } finally {
+      this.#written(record);
+    }
   }
 
   /**
@@ -151,7 +218,13 @@ export class SealedRecords {
     history?: HistoryWrite,
   ): Promise<boolean> {
     const options = history ? { history } : undefined;
-    if (await this.call(() => this.store.replace(next, current.version, options))) return true;
+    let replaced: boolean;
+    try {
+      replaced = await this.call(() => this.store.replace(next, current.version, options));
+    } finally {
+      this.#written(next);
+    }
+    if (replaced) return true;
     const now = await this.call(() => this.store.get(current));
     if (
       now !== undefined &&
@@ -168,7 +241,11 @@ export class SealedRecords {
   }
 
   /** Removes whatever is stored at `ref`. */
-  delete(ref: SecretRef): Promise<boolean> {
-    return this.call(() => this.store.delete(ref));
+  async delete(ref: SecretRef): Promise<boolean> {
+    try {
+      return await this.call(() => this.store.delete(ref));
+    } finally {
+      this.#written(ref);
+    }
   }
 }

@@ -15,8 +15,25 @@ import * as generated from "./validators.generated.js";
 // no process compiles a schema, or loads ajv, at run time.
 type Validator<T> = ((data: unknown) => data is T) & { errors?: ErrorObject[] | null };
 
-const checkSecretName = generated.checkSecretName as unknown as Validator<string>;
-const checkScopeName = generated.checkScopeName as unknown as Validator<string>;
+/**
+ * A rule over names, remembering the names it passed (a few thousand at most): a host asks for
+ * the same names again and again, and a name that passed once passes forever.
+ */
+function rememberingPasses(check: Validator<string>): (name: unknown) => name is string {
+  const passed = new Set<string>();
+  return (name: unknown): name is string => {
+    if (typeof name === "string" && passed.has(name)) return true;
+    if (!check(name)) return false;
+    if (passed.size >= 4_096) passed.clear();
+    passed.add(name);
+    return true;
+  };
+}
+
+const checkSecretName = rememberingPasses(
+  generated.checkSecretName as unknown as Validator<string>,
+);
+const checkScopeName = rememberingPasses(generated.checkScopeName as unknown as Validator<string>);
 const checkKey = generated.checkKey as unknown as Validator<string>;
 const checkEntries = generated.checkEntries as unknown as Validator<Record<string, string>>;
 const checkChanges = generated.checkChanges as unknown as Validator<Record<string, string | null>>;
