@@ -21,13 +21,13 @@ const packages = [
  * script runs vitest from the package's own directory (`vitest run --root ../.. --project name`).
  * No passWithNoTests: a project whose pattern matches nothing fails instead of passing silently.
  */
-const project = (name: string, dir: string) => ({
+const project = (name: string, dir: string, testTimeout = 30_000) => ({
   extends: true as const,
   test: {
     name,
     root: path.join(import.meta.dirname, dir),
     include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
+    testTimeout,
     hookTimeout: 60_000,
   },
 });
@@ -37,7 +37,11 @@ export default defineConfig({
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
     projects: [
-      ...packages.map((name) => project(name, `packages/${name}`)),
+      // The CLI's end-to-end flows run a dozen envkeep processes each; on Redis every one loads
+      // the Redis client, which on a loaded 2-core machine has taken past 30 s for one flow.
+      ...packages.map((name) =>
+        project(name, `packages/${name}`, name === "cli" ? 90_000 : 30_000),
+      ),
       // The repository's own machinery: what `pnpm test` and .ci/run do.
       project("repo", "scripts"),
     ],
