@@ -411,7 +411,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
             if (error instanceof Error && error.message.includes(CONFLICT_MESSAGE)) return false;
             throw error;
           }
-          return true;
+          return written(record, true);
         }
         const rows = await query(
           sql.replace,
