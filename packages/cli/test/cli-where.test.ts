@@ -5,12 +5,12 @@
  * `run` with env files only (no store, no master key) and --no-override.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { generateMasterKey } from "@envkeep/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt } from "./support/build.js";
 import { envkeep, tempDir } from "./support/cli.js";
+import { freePort as closedPort } from "./support/redis.js";
 
 const work = tempDir("where");
 let cases = 0;
@@ -28,18 +28,6 @@ function newCase() {
   const cli = (args: string[], extra: Record<string, string | undefined> = {}, input?: string) =>
     envkeep(args, { cwd, env: { ...env, ...extra }, ...(input === undefined ? {} : { input }) });
   return { cwd, env, cli };
-}
-
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 const printEnv = (...keys: string[]) =>

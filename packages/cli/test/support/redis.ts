@@ -23,7 +23,8 @@ function ping(port: number, host: string, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on (free when it was asked for). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -40,6 +40,24 @@ function ifMatchVersion(header: string | undefined): number | undefined {
   return version;
 }
 
+/**
+ * Runs a write with the check-and-set `If-Match` asked for: a version that moved is 412 then (the
+ * precondition failed), and stays 409 for a write that asked for none.
+ */
+async function underIfMatch<T>(
+  ifVersion: number | undefined,
+  write: (cas: { ifVersion?: number }) => Promise<T>,
+): Promise<T> {
+  try {
+    return await write(ifVersion === undefined ? {} : { ifVersion });
+  } catch (error) {
+    if (error instanceof ConflictError && ifVersion !== undefined) {
+      throw new HttpError(412, "CONFLICT", error.message);
+    }
+    throw error;
+  }
+}
+
 function methodNotAllowed(allow: string) {
   return (c: Context<ApiEnv>) => {
     throw new HttpError(405, "INVALID", `${c.req.method} is not allowed here: use ${allow}`, {
@@ -129,18 +147,10 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     const ifVersion = ifMatchVersion(c.req.header("if-match"));
     const body = validate.body("updateSecret", await readJsonBody(c.req.raw, bodyLimit));
     const environment = allowedEnvironment(c, "write", query.environment);
-    try {
-      const info = await as(c).update(path.secret_name, body.env, {
-        environment,
-        ...(ifVersion === undefined ? {} : { ifVersion }),
-      });
-      return reply(c, info, 200);
-    } catch (error) {
-      if (error instanceof ConflictError && ifVersion !== undefined) {
-        throw new HttpError(412, "CONFLICT", error.message);
-      }
-      throw error;
-    }
+    const info = await underIfMatch(ifVersion, (cas) =>
+      as(c).update(path.secret_name, body.env, { environment, ...cas }),
+    );
+    return reply(c, info, 200);
   });
 
   app.delete("/secrets/:secret_name", requireToken(tokens, "write"), async (c) => {
@@ -179,18 +189,10 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     const ifVersion = ifMatchVersion(c.req.header("if-match"));
     const body = validate.body("rollbackSecret", await readJsonBody(c.req.raw, bodyLimit));
     const environment = allowedEnvironment(c, "write", query.environment);
-    try {
-      const info = await as(c).rollback(path.secret_name, body.version, {
-        environment,
-        ...(ifVersion === undefined ? {} : { ifVersion }),
-      });
-      return reply(c, info, 200);
-    } catch (error) {
-      if (error instanceof ConflictError && ifVersion !== undefined) {
-        throw new HttpError(412, "CONFLICT", error.message);
-      }
-      throw error;
-    }
+    const info = await underIfMatch(ifVersion, (cas) =>
+      as(c).rollback(path.secret_name, body.version, { environment, ...cas }),
+    );
+    return reply(c, info, 200);
   });
 
   app.all("/secrets", methodNotAllowed("GET, POST"));
