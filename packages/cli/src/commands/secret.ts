@@ -243,13 +243,14 @@ Examples:
         const changes = new Map<string, string | null>(await resolveAssignments(assignments));
         for (const key of unset) changes.set(key, null);
         const absent = unset.filter((key) => !before.keys.includes(key));
+        const info = await secrets.update(name, Object.fromEntries(changes), environment);
+        // Only once the update went through: a failed one reports its error line alone.
         if (absent.length > 0) {
           writeLine(
             `envkeep: warning: secret "${before.name}" has no key ${absent.join(", ")}: nothing to remove`,
             process.stderr,
           );
         }
-        const info = await secrets.update(name, Object.fromEntries(changes), environment);
         writeLine(
           info.version === before.version
             ? `Secret "${info.name}" in environment "${info.environment}" is unchanged (version ${info.version})`
