@@ -266,6 +266,19 @@ export function openRecord(record: StoredRecord, keyring: Keyring): Record<strin
  */
 export function openVerified(verified: VerifiedRecord): Record<string, string> {
   const { parsed, master, record } = verified;
+  return withOpenContents(parsed, master, record, (entries) => entries);
+}
+
+/**
+ * Unwraps the data key, opens the box and checks the contents against the key list, then hands
+ * both to `use`; the data key and the plaintext bytes are wiped once `use` returns (or throws).
+ */
+function withOpenContents<T>(
+  parsed: ParsedSealed,
+  master: MasterKey,
+  record: StoredRecord,
+  use: (entries: Record<string, string>, dataKey: Uint8Array) => T,
+): T {
   const dataKey = unwrapDataKey(parsed, master, record);
   let plaintext: Uint8Array | null = null;
   try {
@@ -275,7 +288,7 @@ export function openVerified(verified: VerifiedRecord): Record<string, string> {
         `${describeSecret(record)} failed authentication: its contents were altered`,
       );
     }
-    return decodeEntries(plaintext, record);
+    return use(decodeEntries(plaintext, record), dataKey);
   } finally {
     wipe(dataKey, plaintext ?? undefined);
   }
@@ -330,19 +343,8 @@ export function openAndResealAs(
   keyring: Keyring,
 ): { entries: Record<string, string>; sealed: string } {
   const { parsed, master } = authenticate(record, keyring);
-  const dataKey = unwrapDataKey(parsed, master, record);
-  let plaintext: Uint8Array | null = null;
-  try {
-    plaintext = unboxWith(parsed.boxed, dataKey);
-    if (!plaintext) {
-      throw new IntegrityError(
-        `${describeSecret(record)} failed authentication: its contents were altered`,
-      );
-    }
-    const entries = decodeEntries(plaintext, record);
+  return withOpenContents(parsed, master, record, (entries, dataKey) => {
     const boxText = record.sealed.slice(record.sealed.lastIndexOf(".") + 1);
     return { entries, sealed: assemble(header, dataKey, boxText, keyring) };
-  } finally {
-    wipe(dataKey, plaintext ?? undefined);
-  }
+  });
 }
