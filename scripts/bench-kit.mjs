@@ -132,10 +132,41 @@ export async function compareWithRaw({ secrets, cached, raw, rawValue, size, cre
   return figures;
 }
 
+/** When the listing benchmark's secrets were created: secret `i` of an environment at BASE + i ms. */
+export const LIST_BASE_MS = 1_700_000_000_000;
+
+/**
+ * `count` real sealed 1-key records of workspace "bench" / `environment`, named `s000000`…, each
+ * sealed under `masterKey` for its own identity and created at LIST_BASE_MS + i (the clock is
+ * held still for each create) — so every record authenticates, as a listing needs. Made through a
+ * manager on a memory store, then handed to `write` in batches of `batch` for a bulk insert.
+ */
+export async function fillSealed({ SecretManager, masterKey, environment, count, batch, write }) {
+  const { memoryStore } = await import("@envkeep/store-memory");
+  const realNow = Date.now;
+  for (let from = 0; from < count; from += batch) {
+    const store = memoryStore();
+    const maker = new SecretManager({ store, masterKey, workspace: "bench", environment });
+    const records = [];
+    try {
+      for (let i = from; i < Math.min(count, from + batch); i++) {
+        const name = `s${String(i).padStart(6, "0")}`;
+        Date.now = () => LIST_BASE_MS + i;
+        await maker.create(name, { KEY: `value-${i}` });
+        records.push(await store.get({ workspace: "bench", environment, name }));
+      }
+    } finally {
+      Date.now = realNow;
+      await maker.close();
+    }
+    await write(records);
+  }
+}
+
 /**
  * Prints `list({ maxObjects: 10 })` (plain and with `createdBefore`) and `count` for the
  * environments "small" (1,000 secrets) and "large" (100,000), created from 1_700_000_000_000 ms
- * on, one per ms. Sets a failing exit code if the 100k list costs more than 3x the 1k one.
+ * on, one per ms (see {@link fillSealed}). Sets a failing exit code if the 100k list costs more than 3x the 1k one.
  */
 export async function compareListing({ secrets, countOps, countNote }) {
   const listOf =
@@ -147,7 +178,7 @@ export async function compareListing({ secrets, countOps, countNote }) {
   console.log(
     `  100,000 secrets  ${us(large)}   ratio 100k/1k ${(large / small).toFixed(2)}x (must stay ≤ 3x)`,
   );
-  const before = new Date(1_700_000_000_000 + 500).toISOString();
+  const before = new Date(LIST_BASE_MS + 500).toISOString();
   const [smallBefore, largeBefore] = await measure(
     300,
     listOf("small", { createdBefore: before }),

@@ -11,6 +11,7 @@ import {
   compareHistory,
   compareListing,
   compareWithRaw,
+  fillSealed,
   machineLine,
   ROUNDS,
   tenKeys,
@@ -110,28 +111,17 @@ try {
   });
 
   // ---- list at scale --------------------------------------------------------------------------
-  // Realistic records (a real sealed record, copied under new names) written through the store's
-  // own create script, 1,000 in flight at a time, since 100,000 encrypted creates would dominate.
-  const template = await store.get({ workspace: "bench", environment: "ops", name: "ten-keys" });
+  // Real sealed records, each sealed for its own name (a listing shows only records that
+  // authenticate), written through the store's own create script, 1,000 in flight at a time.
   async function fill(environment, count) {
-    const base = 1_700_000_000_000;
-    for (let from = 0; from < count; from += 1_000) {
-      const batch = [];
-      for (let i = from; i < Math.min(count, from + 1_000); i++) {
-        const name = `s${String(i).padStart(6, "0")}`;
-        batch.push(
-          store.create({
-            ...template,
-            environment,
-            name,
-            secretId: `st-bench${i}`,
-            createdAt: base + i,
-            updatedAt: base + i,
-          }),
-        );
-      }
-      await Promise.all(batch);
-    }
+    await fillSealed({
+      SecretManager,
+      masterKey: benchKey,
+      environment,
+      count,
+      batch: 1_000,
+      write: (records) => Promise.all(records.map((record) => store.create(record))),
+    });
   }
   const fillStart = performance.now();
   await fill("small", 1_000);

@@ -359,7 +359,9 @@ export class RedisConnection {
    */
   readyReader(): RawRedis | undefined {
     if (this.kind !== "client" || this.#closed || !this.#client.isReady) return undefined;
-    this.#reader ??= this.#client.withCommandOptions({}) as RawRedis;
+    // `timeout: 0`, not `{}`: node-redis merges a command's options over the client's own, so an
+    // empty object would keep the client-wide timeout (an AbortSignal.timeout per read).
+    this.#reader ??= this.#client.withCommandOptions({ timeout: 0 }) as RawRedis;
     return this.#reader;
   }
 

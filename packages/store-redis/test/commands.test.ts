@@ -1,5 +1,5 @@
 import { createClient } from "@keyv/redis";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { redisStore } from "../src/index.js";
 import { redisServerOnPath, ThrowawayRedis } from "./support/redis-servers.js";
 
@@ -98,6 +98,24 @@ describe.skipIf(skip !== undefined)("commands sent", () => {
     } finally {
       await store.close();
       admin.destroy();
+    }
+  }, 60_000);
+
+  it("a get on a ready server starts no timeout signal of its own (one shared deadline bounds reads)", async () => {
+    server ??= await ThrowawayRedis.start();
+    const store = redisStore({ url: server.url, prefix: "deadline-check" });
+    const ref = { workspace: "ws", environment: "dev", name: "r" };
+    try {
+      await store.get(ref); // connects
+      const timeouts = vi.spyOn(AbortSignal, "timeout");
+      try {
+        for (let i = 0; i < 20; i++) expect(await store.get(ref)).toBeUndefined();
+        expect(timeouts).not.toHaveBeenCalled();
+      } finally {
+        timeouts.mockRestore();
+      }
+    } finally {
+      await store.close();
     }
   }, 60_000);
 });

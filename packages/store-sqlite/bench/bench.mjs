@@ -12,6 +12,7 @@ import {
   compareHistory,
   compareListing,
   compareWithRaw,
+  fillSealed,
   machineLine,
   ROUNDS,
   tenKeys,
@@ -61,35 +62,28 @@ try {
   });
 
   // ---- list at scale --------------------------------------------------------------------------
-  // Realistic rows (a real sealed 1-key record, copied under new names) written in bulk through a
-  // second connection, since 100,000 encrypted creates one by one would dominate the run.
-  const template = await secrets.store.get({
-    workspace: "bench",
-    environment: "ops",
-    name: "ten-keys",
-  });
+  // Real sealed records, each sealed for its own name (a listing shows only records that
+  // authenticate), written in bulk through a second connection: 100,000 creates through the
+  // store one by one would dominate the run.
   async function fill(environment, count) {
-    const base = 1_700_000_000_000;
     await probe.query("BEGIN IMMEDIATE");
-    for (let from = 0; from < count; from += 5_000) {
-      const rows = [];
-      for (let i = from; i < Math.min(count, from + 5_000); i++) {
-        const name = `s${String(i).padStart(6, "0")}`;
-        const record = {
-          ...template,
-          environment,
-          name,
-          secretId: `st-bench${i}`,
-          createdAt: base + i,
-          updatedAt: base + i,
-        };
-        rows.push([`bench/${environment}/${name}`, JSON.stringify({ value: record })]);
-      }
-      await probe.query(
-        "INSERT INTO envkeep_secrets (key, value) SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j",
-        JSON.stringify(rows),
-      );
-    }
+    await fillSealed({
+      SecretManager,
+      masterKey: benchKey,
+      environment,
+      count,
+      batch: 5_000,
+      write: (records) =>
+        probe.query(
+          "INSERT INTO envkeep_secrets (key, value) SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j",
+          JSON.stringify(
+            records.map((record) => [
+              `bench/${environment}/${record.name}`,
+              JSON.stringify({ value: record }),
+            ]),
+          ),
+        ),
+    });
     await probe.query("COMMIT");
   }
   const fillStart = performance.now();
