@@ -563,7 +563,8 @@ export class SecretManager {
   async info(name: string, options: { environment?: string } = {}): Promise<SecretInfo> {
     options = checkOptions(options, "info");
     const ref = this.#ref(name, options.environment);
-    const verified = await this.#records.readCached(ref);
+    const read = this.#records.readCached(ref);
+    const verified = read instanceof Promise ? await read : read;
     if (!verified) throw notFound(ref);
     return toSecretInfo(verified.record);
   }
@@ -812,7 +813,11 @@ export class SecretManager {
 
   #ref(name: string, environment: string | undefined): SecretRef {
     assertSecretName(name);
-    return { ...this.#scope(environment), name };
+    return {
+      workspace: this.workspace,
+      environment: resolveEnvironment(environment, this.environment),
+      name,
+    };
   }
 
   #scope(environment: string | undefined): SecretScope {

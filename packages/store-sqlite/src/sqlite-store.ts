@@ -15,6 +15,7 @@ import {
   StoreError,
 } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
+import { BACKSTOP_MS, walSeen } from "./file-changes.js";
 import {
   CONFLICT_MESSAGE,
   INDEX_COLUMNS,
@@ -303,13 +304,20 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     return changed;
   };
 
+  /** The write-ahead log every commit writes (none for a private in-memory database). */
+  const walFile = file === ":memory:" ? undefined : `${where}-wal`;
+
   /**
    * A watch: writes through this store are reported as they complete; commits of every other
    * connection (other processes, other stores on the file, someone editing the file) are seen
    * through `PRAGMA data_version`, which changes exactly when another connection committed, and
-   * costs no table read. Each `current()` asks it once (calls that arrive while one is running
-   * share the next one, which starts after they arrived) and reports "anything changed" when it
-   * moved.
+   * costs no table read — but one round trip to SQLite's thread (tens of µs). So `current()`
+   * first looks at the database's write-ahead log (see {@link walSeen}): while its signature is
+   * the one a `data_version` check saw, settled, less than {@link BACKSTOP_MS} ago, nobody has
+   * committed since, and it answers at once. Otherwise it asks `data_version` (calls that
+   * arrive while one check is running share the next one, which starts after they arrived) and
+   * reports "anything changed" when it moved. A private in-memory database has no other
+   * connection: only this store's writes, reported as they complete.
    */
   const watch = (listener: ChangeListener): ChangeWatch => {
     listeners.add(listener);
@@ -317,23 +325,37 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     let seen: number | undefined;
     let running: Promise<boolean> | undefined;
     let next: Promise<boolean> | undefined;
+    /** The settled log signature the last `data_version` check vouched for, until when. */
+    let vouched: { signature: string; until: number } | undefined;
     const check = async (): Promise<boolean> => {
       try {
         const { query } = await ready();
+        const at = Date.now();
+        // Looked at before asking: a commit after this look changes the log from what it saw.
+        const wal = walFile && walSeen(walFile, at);
         const [row] = await query("PRAGMA data_version");
         const version = Number(row?.data_version);
         // The first answer is a baseline: what was read before it may predate it.
         if (version !== seen) listener(undefined);
         seen = version;
+        vouched = wal?.settled ? { signature: wal.signature, until: at + BACKSTOP_MS } : undefined;
         return !stopped;
       } catch {
         seen = undefined;
+        vouched = undefined;
         listener(undefined);
         return false;
       }
     };
-    const current = (): Promise<boolean> => {
-      if (stopped) return Promise.resolve(false);
+    const walUnchanged = (): boolean => {
+      if (vouched === undefined || walFile === undefined) return false;
+      const now = Date.now();
+      return now < vouched.until && walSeen(walFile, now)?.signature === vouched.signature;
+    };
+    const current = (): boolean | Promise<boolean> => {
+      if (stopped) return false;
+      if (walFile === undefined) return true;
+      if (walUnchanged()) return true;
       if (running === undefined) {
         const started = check().finally(() => {
           running = undefined;

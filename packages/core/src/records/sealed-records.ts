@@ -115,13 +115,24 @@ export class SealedRecords {
    * (see {@link RecordCache}); what is read from the store is kept there. For `info` and
    * `resolve` only: writes read through `read`, never from the cache.
    */
-  async readCached(ref: SecretRef): Promise<VerifiedRecord | undefined> {
+  readCached(ref: SecretRef): VerifiedRecord | Promise<VerifiedRecord | undefined> {
     const cache = this.#cache;
     if (cache === undefined) return this.readVerified(ref);
     const key = locationKey(ref);
     const hit = cache.lookup(key);
-    const cached = hit instanceof Promise ? await hit : hit;
-    if (cached !== undefined) return cached;
+    // A hit the feed vouches for without I/O is returned as it is: no promise, no microtask.
+    if (hit instanceof Promise) {
+      return hit.then((cached) => cached ?? this.#readAndRemember(cache, key, ref));
+    }
+    return hit ?? this.#readAndRemember(cache, key, ref);
+  }
+
+  /** A cache miss: reads `ref` from the store and keeps it unless a change raced with the read. */
+  async #readAndRemember(
+    cache: RecordCache,
+    key: string,
+    ref: SecretRef,
+  ): Promise<VerifiedRecord | undefined> {
     const token = cache.begin();
     const verified = await this.readVerified(ref);
     if (verified !== undefined) cache.remember(key, verified, token);
