@@ -3,7 +3,8 @@
 // ≤ 2x; `envkeep secret list` (SQLite, 100 secrets) is shown beside them. Then core's
 // `secrets.spawn` next to a bare `child_process.spawn`. Rounds are interleaved (each round runs
 // every command once), and each figure is the median of its rounds. A figure over its goal sets
-// a failing exit code.
+// a failing exit code. Beside `run`, its floor: a Node process that does nothing but spawn the
+// same child — two Node starts, which no CLI written in Node can go below.
 // Runs the BUILT packages, as installed: bin/envkeep.js (`pnpm bench` at the root builds first).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -63,11 +64,14 @@ try {
     await secrets.create(`secret-${i}`, { API_KEY: `value-${i}`, REGION: "eu" });
   }
 
-  const [node, help, list, run] = timeProcesses([
+  // The floor of any `run` written in Node: a Node process that only starts the child and waits.
+  const spawnOnly = `require("node:child_process").spawnSync(process.execPath, ["-e", ""], { stdio: "inherit" })`;
+  const [node, help, list, run, nodeSpawnsNode] = timeProcesses([
     ["-e", ""],
     [bin, "--help"],
     [bin, "secret", "list"],
     [bin, "run", "-s", "secret-7", "--", process.execPath, "-e", ""],
+    ["-e", spawnOnly],
   ]);
 
   const bareSpawn = () =>
@@ -100,6 +104,10 @@ try {
   row("envkeep --help", help, node, 1.5);
   row("envkeep secret list  (SQLite, 100 secrets)", list, node);
   row('envkeep run -s secret-7 -- node -e ""', run, node, 2);
+  row('node that only spawns node -e ""  (floor of run)', nodeSpawnsNode, node);
+  console.log(
+    `  run vs its floor: ${(run / nodeSpawnsNode).toFixed(2)}x (what envkeep adds: ${(run - nodeSpawnsNode).toFixed(1)} ms)`,
+  );
   row('child_process.spawn node -e ""  (baseline)', rawSpawn, rawSpawn);
   row("secrets.spawn  (resolve 1 named secret + spawn)", coreSpawn, rawSpawn);
   console.log(
