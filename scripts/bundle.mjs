@@ -3,6 +3,7 @@
 // `tsc -p tsconfig.build.json` (which emits the declarations):
 //
 //   node ../../scripts/bundle.mjs src/bin.ts src/index.ts [--inline commander] [--require dotenv]
+//     [--lazy node:child_process]
 //
 // Every dependency and peer dependency stays an import of its own package (so that one copy of
 // @envkeep/core is shared with the store packages a CLI loads later, and native modules stay
@@ -12,7 +13,9 @@
 // time to find the names an ES module could import (cjs-module-lexer), and without the ES module
 // facade of a built-in module, which reads every export and so loads what Node keeps lazy
 // (`import … from "node:crypto"` loads WebCrypto, X.509, key generation…). A few ms per start.
-// Modules reached only through `import()` become chunks loaded when first needed.
+// Modules reached only through `import()` become chunks loaded when first needed. A module named
+// after --lazy, where inlined CommonJS code `require()`s it, is loaded when a property of it is
+// first read (commander requires child_process at load, for subcommands envkeep does not have).
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
@@ -20,7 +23,7 @@ import * as esbuild from "esbuild";
 
 /** The entry points, and the package names after each `--flag`. */
 function parseArgs(argv) {
-  const lists = { entries: [], "--inline": [], "--require": [] };
+  const lists = { entries: [], "--inline": [], "--require": [], "--lazy": [] };
   let current = lists.entries;
   for (const arg of argv) {
     if (arg.startsWith("--")) {
@@ -34,7 +37,9 @@ const {
   entries: entryPoints,
   "--inline": inlined,
   "--require": required,
+  "--lazy": lazyNames,
 } = parseArgs(process.argv.slice(2));
+const lazy = new Set(lazyNames);
 const inline = new Set(inlined);
 const requireNames = new Set(required);
 
@@ -53,6 +58,13 @@ const requireCommonJs = {
         ? args.path.split("/").slice(0, 2).join("/")
         : args.path.split("/")[0];
       if (!requireNames.has(name) && !isBuiltin(args.path)) return undefined;
+      if (
+        args.kind === "require-call" &&
+        lazy.has(args.path) &&
+        args.namespace !== "lazy-require"
+      ) {
+        return { path: args.path, namespace: "lazy-require" };
+      }
       if (args.kind === "require-call" || args.kind === "dynamic-import") {
         return { path: args.path, external: true };
       }
@@ -60,6 +72,21 @@ const requireCommonJs = {
     });
     build.onLoad({ filter: /.*/, namespace: "require-commonjs" }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+    // The module's properties, each read from the module loaded on first use.
+    build.onLoad({ filter: /.*/, namespace: "lazy-require" }, (args) => ({
+      contents: `let loaded;
+const load = () => (loaded ??= require(${JSON.stringify(args.path)}));
+module.exports = new Proxy({}, {
+  get: (_, key) => load()[key],
+  has: (_, key) => key in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, key) => {
+    const descriptor = Reflect.getOwnPropertyDescriptor(load(), key);
+    return descriptor && { ...descriptor, configurable: true };
+  },
+});`,
       loader: "js",
     }));
   },

@@ -1,5 +1,4 @@
 import { statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { InvalidError, NotFoundError, Secret, type SecretManager } from "@envkeep/core";
 import { readAllStdin, readHiddenLine, stripOneNewline, UsageError } from "./io.js";
@@ -112,7 +111,8 @@ export async function readDotenvFile(
 export async function readJsonFile(file: string): Promise<Record<string, string>> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    // Imported here, not at the top: most commands never read a file.
+    text = await (await import("node:fs/promises")).readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new NotFoundError(`JSON file ${quotePath(file)} does not exist`);

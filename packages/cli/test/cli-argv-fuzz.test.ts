@@ -9,7 +9,7 @@
  * - on failure, writes one `envkeep: …` line on stderr (`key rotate`: one per failed secret;
  *   `run --explain`: its explanation first) and leaves every byte of the store as it was.
  *
- * `envkeep run` starts no process here: `node:child_process` is replaced by a child that starts and
+ * `envkeep run` starts no process here: core's `node:child_process` is replaced by a child that starts and
  * exits 0 at once, so a junk token can never be executed. Runs: `FAST_CHECK_RUNS` (default below).
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,8 +24,10 @@ import { FORGERIES, unsafeCharacters } from "./support/unsafe.js";
 
 const children = vi.hoisted(() => ({ started: 0 }));
 
-vi.mock("node:child_process", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("node:child_process")>();
+// Core loads node:child_process on first use, through its lazy-modules: that is what is replaced.
+vi.mock("../../core/src/lazy-modules.js", async (importOriginal) => {
+  const lazy = await importOriginal<typeof import("../../core/src/lazy-modules.js")>();
+  const actual = lazy.childProcess();
   const { EventEmitter } = await import("node:events");
   /** A child process that starts, prints nothing and exits 0. */
   const spawn = () => {
@@ -37,7 +39,8 @@ vi.mock("node:child_process", async (importOriginal) => {
     });
     return child;
   };
-  return { ...actual, spawn, default: { ...actual, spawn } };
+  const replaced = { ...actual, spawn } as unknown as typeof actual;
+  return { ...lazy, childProcess: () => replaced };
 });
 
 const RUNS = fastCheckRuns(200);

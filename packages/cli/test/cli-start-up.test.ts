@@ -14,6 +14,7 @@ import { tempDir } from "./support/cli.js";
 
 const work = tempDir("start-up");
 const recorder = path.join(import.meta.dirname, "support/record-imports.mjs");
+const requiredRecorder = path.join(import.meta.dirname, "support/record-required.cjs");
 const masterKey = "0".repeat(64);
 let runs = 0;
 
@@ -47,6 +48,35 @@ function packagesLoaded(args: string[], env: Record<string, string> = {}): Set<s
 
 it("--help loads the CLI and core only: no store, no HTTP stack", () => {
   expect([...packagesLoaded(["--help"])].sort()).toEqual(["@envkeep/cli", "@envkeep/core"]);
+});
+
+/** Node's own modules and the CommonJS files an `envkeep …args` run loaded (require, not import). */
+function requiredLoaded(args: string[]): { builtins: string[]; files: string[] } {
+  const log = path.join(work.dir, `required-${++runs}.json`);
+  const { status, stderr } = spawnSync(
+    process.execPath,
+    ["--require", requiredRecorder, bin, ...args],
+    {
+      cwd: work.dir,
+      env: { PATH: process.env.PATH, ENVKEEP_TEST_REQUIRED: log },
+      encoding: "utf8",
+    },
+  );
+  expect(stderr).toBe("");
+  expect(status).toBe(0);
+  const loaded = JSON.parse(readFileSync(log, "utf8")) as { builtins: string[]; files: string[] };
+  rmSync(log);
+  return loaded;
+}
+
+it("--help loads no child_process, no dotenv, no fs/promises of its own", () => {
+  const { builtins, files } = requiredLoaded(["--help"]);
+  expect(builtins).not.toContain("NativeModule child_process");
+  expect(builtins).not.toContain("NativeModule dgram");
+  expect(builtins).not.toContain("NativeModule fs/promises");
+  expect(files.filter((file) => file.includes("/dotenv/"))).toEqual([]);
+  // The recorder sees what it should: tweetnacl is required by core at load.
+  expect(files.some((file) => file.includes("/tweetnacl/"))).toBe(true);
 });
 
 it("a SQLite store loads the SQLite store package only: no Redis client, no HTTP stack", () => {

@@ -332,7 +332,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         const { query } = await ready();
         const at = Date.now();
         // Looked at before asking: a commit after this look changes the log from what it saw.
-        const wal = walFile && walSeen(walFile, at);
+        const wal = walFile === undefined ? undefined : walSeen(walFile, at);
         const [row] = await query("PRAGMA data_version");
         const version = Number(row?.data_version);
         // The first answer is a baseline: what was read before it may predate it.

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { InvalidError, redactStoreUrl, resolveStoreUrl } from "@envkeep/core";
 import { type Command, Option } from "commander";
 import { type GlobalOptions, openManager } from "../context.js";
@@ -32,7 +31,8 @@ function isLoopback(host: string): boolean {
 
 async function readPem(file: string, option: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    // Imported here, not at the top: most commands never read a file.
+    return await (await import("node:fs/promises")).readFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
     throw new InvalidError(`cannot read ${option} file ${quotePath(file)} (${code})`);

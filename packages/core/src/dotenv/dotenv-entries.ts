@@ -1,5 +1,5 @@
-import dotenv from "dotenv";
 import { InvalidError } from "../errors.js";
+import { dotenv } from "../lazy-modules.js";
 import { KEY_PATTERN, MAX_KEY_LENGTH } from "../validation/schemas.js";
 
 /**
@@ -92,7 +92,7 @@ export function* readDotenvEntries(text: string, source: string): Generator<Dote
     // because parse() stores into a {} (where "__proto__" would be lost).
     const start = keyAt[0] - match.index;
     const entry = `${match[0].slice(0, start)}K${match[0].slice(keyAt[1] - match.index)}`;
-    const value = dotenv.parse(entry).K ?? "";
+    const value = dotenv().parse(entry).K ?? "";
     // dotenv's own rule for a quoted value: it starts and ends with the same quote.
     const raw = (match[2] ?? "").trim();
     const literal = raw.length >= 2 && raw.startsWith("'") && raw.endsWith("'");

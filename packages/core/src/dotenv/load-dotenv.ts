@@ -1,6 +1,7 @@
-import { type FileHandle, open, stat } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { InvalidError, NotFoundError, SecretsError } from "../errors.js";
+import { fsPromises } from "../lazy-modules.js";
 import { assertEntries } from "../validation/validate.js";
 import { MAX_DOTENV_BYTES, parseDotenv } from "./parse-dotenv.js";
 
@@ -12,7 +13,7 @@ export interface DotenvOptions {
 
 async function statOrUndefined(file: string) {
   try {
-    return await stat(file);
+    return await fsPromises().stat(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new InvalidError(`cannot read ${JSON.stringify(file)}`, { cause: error });
@@ -58,7 +59,7 @@ async function readDotenvText(file: string): Promise<string> {
   }
   let handle: FileHandle;
   try {
-    handle = await open(file, "r");
+    handle = await fsPromises().open(file, "r");
   } catch (error) {
     throw new InvalidError(`cannot read dotenv file ${JSON.stringify(file)}`, { cause: error });
   }

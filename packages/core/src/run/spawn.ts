@@ -1,9 +1,6 @@
-import {
-  type ChildProcess,
-  type SpawnOptions as NodeSpawnOptions,
-  spawn as nodeSpawn,
-} from "node:child_process";
+import type { ChildProcess, SpawnOptions as NodeSpawnOptions } from "node:child_process";
 import { InvalidError } from "../errors.js";
+import { childProcess } from "../lazy-modules.js";
 import type { Secret } from "../secret.js";
 import { inheritedEnvironment } from "./inherited-environment.js";
 
@@ -91,7 +88,7 @@ export function spawnWithEnv(
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = nodeSpawn(command, [...args], { ...options, env });
+      child = childProcess().spawn(command, [...args], { ...options, env });
     } catch (error) {
       reject(new InvalidError(`cannot start ${JSON.stringify(command)}`, { cause: error }));
       return;

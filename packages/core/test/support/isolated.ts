@@ -4,7 +4,7 @@
  * "timed out" / "out of memory") instead of hanging or crashing the test runner.
  *
  * The module and the sources it imports relatively are transpiled (type stripping only) into a
- * temporary directory; bare imports resolve as they do for the module itself.
+ * temporary directory; bare imports (and `require` calls) resolve as they do for the module itself.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -27,7 +27,7 @@ export interface IsolatedLimits {
   maxHeapMb?: number;
 }
 
-const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\2/g;
+const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(["'])([^"']+)\2/g;
 
 const BOOTSTRAP = `
 import { parentPort, workerData } from "node:worker_threads";
@@ -69,7 +69,10 @@ async function transpileGraph(entry: string, sourceRoot: string, outRoot: string
           return whole;
         }
         if (spec.startsWith("node:")) return whole;
-        return `${lead}${quote}${pathToFileURL(require.resolve(spec)).href}${quote}`;
+        // require() takes a path, import a URL.
+        const resolved = require.resolve(spec);
+        const target = lead.startsWith("require") ? resolved : pathToFileURL(resolved).href;
+        return `${lead}${quote}${target}${quote}`;
       },
     );
     const target = path.join(outRoot, path.relative(sourceRoot, file)).replace(/\.ts$/, ".js");
