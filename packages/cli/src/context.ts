@@ -7,6 +7,7 @@ import {
   InvalidError,
   isSecretsError,
   NotFoundError,
+  type OpenOptions,
   openStore,
   parseStoreUrl,
   redactStoreUrl,
@@ -35,6 +36,9 @@ export interface GlobalOptions {
   /** `--max-versions N`, as typed (checked when a manager is opened). */
   maxVersions?: string;
 }
+
+/** What a command adds to the manager it opens: the audit listener (`envkeep serve`). */
+export type ManagerExtras = Pick<OpenOptions, "onAudit" | "auditReads">;
 
 /** Where a command works: shown with `--verbose` and added to its errors. Never a password. */
 export interface Target {
@@ -156,7 +160,10 @@ function actor(): string | undefined {
  * `ENVKEEP_MASTER_KEY`; its absence is reported before any store is touched, as is a bad
  * `--max-versions` / `ENVKEEP_MAX_VERSIONS` (the history bound of its writes).
  */
-export async function openManager(options: GlobalOptions): Promise<SecretManager> {
+export async function openManager(
+  options: GlobalOptions,
+  extras: ManagerExtras = {},
+): Promise<SecretManager> {
   const maxVersions = resolveMaxVersions(options.maxVersions);
   if (!hasMasterKey()) {
     throw new InvalidError(
@@ -170,6 +177,7 @@ export async function openManager(options: GlobalOptions): Promise<SecretManager
     ...(options.env === undefined ? {} : { environment: options.env }),
     ...(who === undefined ? {} : { actor: who }),
     ...(maxVersions === undefined ? {} : { maxVersions }),
+    ...extras,
     // Resolve store packages from the CLI, which depends on all of them.
     importModule: importStorePackage,
   });
