@@ -47,7 +47,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** What each package ships besides package.json, README.md and dist/**.{js,d.ts}. */
 const extraFiles: Record<string, RegExp> = {
   cli: /^bin\/envkeep\.js$/,
-  dashboard: /^assets\/(index\.html|app\.js|app\.css)$/,
+  dashboard: /^assets\/(index\.html|app\.js|api-client\.js|page\.js|history\.js|app\.css)$/,
 };
 
 describe.each(packageDirs)("packages/%s", (dir) => {

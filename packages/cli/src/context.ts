@@ -7,6 +7,7 @@ import {
   InvalidError,
   isSecretsError,
   NotFoundError,
+  type OpenOptions,
   openStore,
   parseStoreUrl,
   redactStoreUrl,
@@ -19,6 +20,7 @@ import {
 } from "@envkeep/core";
 import { writeLine } from "./io.js";
 import { describeForeignEnvironment } from "./key-mismatch.js";
+import { resolveMaxVersions } from "./max-versions.js";
 import { importStorePackage } from "./store-packages.js";
 
 /** Options every command accepts (defined once, on the program). */
@@ -31,7 +33,12 @@ export interface GlobalOptions {
   env?: string;
   /** `--verbose`: say on stderr which store, workspace and environment a command uses. */
   verbose?: boolean;
+  /** `--max-versions N`, as typed (checked when a manager is opened). */
+  maxVersions?: string;
 }
+
+/** What a command adds to the manager it opens: the audit listener (`envkeep serve`). */
+export type ManagerExtras = Pick<OpenOptions, "onAudit" | "auditReads">;
 
 /** Where a command works: shown with `--verbose` and added to its errors. Never a password. */
 export interface Target {
@@ -150,9 +157,14 @@ function actor(): string | undefined {
 /**
  * Opens a manager on the configured store: `--store`, else `ENVKEEP_STORE`, else the embedded
  * default (SQLite at `./.envkeep/secrets.db`). The master key comes from `ENVKEEP_MASTER_KEYS` or
- * `ENVKEEP_MASTER_KEY`; its absence is reported before any store is touched.
+ * `ENVKEEP_MASTER_KEY`; its absence is reported before any store is touched, as is a bad
+ * `--max-versions` / `ENVKEEP_MAX_VERSIONS` (the history bound of its writes).
  */
-export async function openManager(options: GlobalOptions): Promise<SecretManager> {
+export async function openManager(
+  options: GlobalOptions,
+  extras: ManagerExtras = {},
+): Promise<SecretManager> {
+  const maxVersions = resolveMaxVersions(options.maxVersions);
   if (!hasMasterKey()) {
     throw new InvalidError(
       "no master key: set ENVKEEP_MASTER_KEY (create one with `envkeep key generate`)",
@@ -164,6 +176,8 @@ export async function openManager(options: GlobalOptions): Promise<SecretManager
     ...(options.workspace === undefined ? {} : { workspace: options.workspace }),
     ...(options.env === undefined ? {} : { environment: options.env }),
     ...(who === undefined ? {} : { actor: who }),
+    ...(maxVersions === undefined ? {} : { maxVersions }),
+    ...extras,
     // Resolve store packages from the CLI, which depends on all of them.
     importModule: importStorePackage,
   });

@@ -36,6 +36,7 @@ function globals(command: Command): GlobalOptions {
     ...(all.workspace === undefined ? {} : { workspace: all.workspace }),
     ...(all.env === undefined ? {} : { env: all.env }),
     ...(all.verbose ? { verbose: true } : {}),
+    ...(all.maxVersions === undefined ? {} : { maxVersions: all.maxVersions }),
   };
 }
 
@@ -57,6 +58,12 @@ export function createProgram(): Command {
     )
     .addOption(
       new Option("--verbose", "say on stderr which store, workspace and environment are used"),
+    )
+    .addOption(
+      new Option(
+        "--max-versions <count>",
+        "old versions each write keeps per secret, 0 to 1000 (default: $ENVKEEP_MAX_VERSIONS, else 10)",
+      ),
     )
     .version(CLI_VERSION, "-V, --version", "print the version of envkeep")
     .showHelpAfterError(false)

@@ -47,15 +47,16 @@ export function printable(text: string): string {
 }
 
 /**
- * `JSON.stringify(value, null, 2)`, with every character {@link printable} would escape written
- * as a `\uXXXX` escape: the same JSON for a parser, nothing a terminal acts on.
+ * `JSON.stringify(value, null, indent)`, with every character {@link printable} would escape
+ * written as a `\uXXXX` escape: the same JSON for a parser, nothing a terminal acts on. With
+ * `indent` 0 it is one line.
  */
-export function toJson(value: unknown): string {
+export function toJson(value: unknown, indent = 2): string {
   // Per UTF-16 unit (an astral character is two escapes), lower case like JSON.stringify's own.
   const escapeUnits = (char: string) =>
     char
       .split("")
       .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`)
       .join("");
-  return JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, escapeUnits);
+  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeUnits);
 }

@@ -223,6 +223,7 @@ const KNOWN_LONG = [
   "--allow-missing",
   "--yes",
   "--progress",
+  "--max-versions",
   "--help",
 ];
 
@@ -230,6 +231,10 @@ const globalOption = fc.oneof(
   withValue(["-e", "--env"], environmentName),
   withValue(["--workspace"], environmentName),
   withValue(["--store"], storeValue),
+  withValue(
+    ["--max-versions"],
+    fc.oneof(fc.constantFrom("0", "2", "1000", "1001", "-1", "x", ""), canaryValue),
+  ),
 );
 
 /** An option nobody defined: a pasted value, with or without "--", "=" or a value after it. */

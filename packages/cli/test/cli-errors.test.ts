@@ -146,6 +146,27 @@ describe("envkeep CLI: bad input is one line on stderr and changes nothing", () 
     expect(storeBytes()).toEqual(before);
   });
 
+  it("a bad --max-versions or ENVKEEP_MAX_VERSIONS is a usage error (exit 2), never echoed", async () => {
+    const before = storeBytes();
+    const option =
+      /^envkeep: --max-versions takes a whole number from 0 to 1000 \(old versions kept per secret\)\n$/;
+    for (const value of ["-1", "x", "1001", "2.5", "", "sk-live-canary-0042"]) {
+      const result = await cli(["secret", "update", "db", "PGHOST=h2", "--max-versions", value]);
+      expectOneLineError(result, 2, option); // the whole line: it quotes nothing it was given
+    }
+    expectOneLineError(await cli(["--max-versions=-3", "secret", "info", "db"]), 2, option);
+    const variable = await cli(["secret", "update", "db", "PGHOST=h2"], {
+      env: { ENVKEEP_MAX_VERSIONS: "sk-live-canary-0042" },
+    });
+    expectOneLineError(
+      variable,
+      2,
+      /^envkeep: ENVKEEP_MAX_VERSIONS must be a whole number from 0 to 1000 \(old versions kept per secret\)\n$/,
+    );
+    expect(variable.stderr).not.toContain("canary");
+    expect(storeBytes()).toEqual(before);
+  });
+
   it("a missing master key is reported before any store is touched", async () => {
     const fresh = path.join(work.dir, "never-created", "secrets.db");
     // (secret list and info work without it, on metadata as stored: see cli-where.test.ts.)

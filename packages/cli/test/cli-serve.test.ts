@@ -182,7 +182,7 @@ describe("envkeep serve", () => {
     expect(JSON.parse(finished.body)).toMatchObject({ name: "slow", version: 1 });
     expect(await server.exited).toBe(0);
     expect(server.stderr()).toMatch(
-      /envkeep: SIGTERM: stopping \(1 requests in flight\)\n.* POST \/v1\/secrets 201 [\d.]+ms token=[0-9a-f]{16}\nenvkeep: stopped; store closed\n$/,
+      /envkeep: SIGTERM: stopping \(1 requests in flight\)\n\{"at":"[^"]+","action":"create",[^\n]*\}\n.* POST \/v1\/secrets 201 [\d.]+ms token=[0-9a-f]{16}\nenvkeep: stopped; store closed\n$/,
     );
     await expect(fetch(`${server.url}/v1/openapi.json`)).rejects.toThrow();
     // What it wrote is there.
@@ -264,6 +264,164 @@ describe("envkeep serve", () => {
     expect(quiet.stderr()).not.toMatch(/ GET /);
   });
 
+  it("the audit log: one JSON line per write on stderr, the token's id as actor; --no-audit-log turns it off", async () => {
+    const { env, serve } = setup();
+    const { token, id } = await createToken(env, ["--name", "auditor", "--scope", "write"]);
+    const logged = await serve();
+    const quiet = await serve(["--no-audit-log"]);
+    const call = (server: RunningServe, method: string, route: string, body?: unknown) =>
+      checked(`${server.url}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const start = Date.now();
+    const created = await call(logged, "POST", "/v1/secrets", {
+      name: "db",
+      env: { PGHOST: "h1", PGPASSWORD: "pw-1" },
+    });
+    expect(created.status).toBe(201);
+    expect(
+      (await call(logged, "PATCH", "/v1/secrets/db", { env: { PGPORT: "5432", PGHOST: null } }))
+        .status,
+    ).toBe(200);
+    expect((await call(logged, "GET", "/v1/secrets/db")).status).toBe(200);
+    expect((await call(logged, "GET", "/v1/secrets/db/versions")).status).toBe(200);
+    expect((await call(logged, "POST", "/v1/secrets/db/rollback", { version: 1 })).status).toBe(
+      200,
+    );
+    expect((await call(logged, "DELETE", "/v1/secrets/db")).status).toBe(204);
+    expect((await call(quiet, "POST", "/v1/secrets", { name: "q", env: { A: "1" } })).status).toBe(
+      201,
+    );
+    for (const server of [logged, quiet]) expect(await server.stop()).toBe(0);
+
+    const lines = logged.stderr().trimEnd().split("\n");
+    const audit = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+    const event = (action: string, version: number, keys: string[]) => ({
+      at: expect.any(String),
+      action,
+      workspace: "default",
+      environment: "main",
+      name: "db",
+      version,
+      actor: id,
+      keys,
+    });
+    expect(audit).toEqual([
+      event("create", 1, ["PGHOST", "PGPASSWORD"]),
+      event("update", 2, ["PGPASSWORD", "PGPORT"]),
+      event("rollback", 3, ["PGHOST", "PGPASSWORD"]),
+      event("delete", 3, ["PGHOST", "PGPASSWORD"]),
+    ]);
+    for (const event of audit) {
+      expect(Object.keys(event)).toEqual([
+        "at",
+        "action",
+        "workspace",
+        "environment",
+        "name",
+        "version",
+        "actor",
+        "keys",
+      ]);
+      const at = Date.parse(event.at);
+      expect(at).toBeGreaterThanOrEqual(start - 1_000);
+      expect(at).toBeLessThanOrEqual(Date.now());
+    }
+    // Each write's audit line comes right before the access-log line of its request; reads log
+    // nothing in the audit log.
+    const order = lines
+      .filter((line) => line.startsWith("{") || / \/v1\//.test(line))
+      .map((line) => (line.startsWith("{") ? "audit" : line.split(" ").slice(1, 4).join(" ")));
+    expect(order).toEqual([
+      "audit",
+      "POST /v1/secrets 201",
+      "audit",
+      "PATCH /v1/secrets/{secret_name} 200",
+      "GET /v1/secrets/{secret_name} 200",
+      "GET /v1/secrets/{secret_name}/versions 200",
+      "audit",
+      "POST /v1/secrets/{secret_name}/rollback 200",
+      "audit",
+      "DELETE /v1/secrets/{secret_name} 204",
+    ]);
+    expect(quiet.stderr()).not.toMatch(/^\{/m);
+    expect(quiet.stderr()).toMatch(/ POST \/v1\/secrets 201 /);
+  });
+
+  it("the audit log never holds a value (canaries through every write route); --audit-reads and --max-versions", async () => {
+    const { env, serve } = setup();
+    const { token, id } = await createToken(env, ["--name", "canary", "--scope", "write"]);
+    const server = await serve(["--audit-reads", "--max-versions", "1"]);
+    const canary = (n: number) => `audit-canary-${n}-5e1f0c7a`;
+    const call = (method: string, route: string, body?: unknown, headers = {}) =>
+      checked(`${server.url}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    expect(
+      (await call("POST", "/v1/secrets", { name: "s", env: { TOKEN: canary(1), B: canary(2) } }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await call("POST", "/v1/secrets", {
+          name: "s",
+          env: { TOKEN: canary(3) },
+          if_exists: "overwrite",
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await call("POST", "/v1/secrets", { name: "d", dotenv: `K=${canary(4)}\nL=${canary(5)}\n` }))
+        .status,
+    ).toBe(201);
+    expect((await call("PATCH", "/v1/secrets/s", { env: { TOKEN: canary(6) } })).status).toBe(200);
+    // --max-versions 1: the current version (3) and one old one (2); version 1 is gone.
+    const versions = await call("GET", "/v1/secrets/s/versions");
+    expect(((await versions.json()) as { data: { version: number }[] }).data).toMatchObject([
+      { version: 3 },
+      { version: 2 },
+    ]);
+    expect((await call("POST", "/v1/secrets/s/rollback", { version: 1 })).status).toBe(404);
+    expect(
+      (await call("POST", "/v1/secrets/s/rollback", { version: 2 }, { "if-match": '"2"' })).status,
+    ).toBe(412);
+    expect(
+      (await call("POST", "/v1/secrets/s/rollback", { version: 2 }, { "if-match": '"3"' })).status,
+    ).toBe(200);
+    expect((await call("DELETE", "/v1/secrets/d")).status).toBe(204);
+    expect(await server.stop()).toBe(0);
+
+    const output = server.stderr() + server.stdout();
+    for (let n = 1; n <= 6; n++) expect(output).not.toContain(canary(n));
+    expect(output).not.toContain("5e1f0c7a");
+    const audit = output
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line));
+    expect(audit.map((event) => `${event.action} ${event.name} ${event.version}`)).toEqual([
+      "create s 1",
+      "update s 2",
+      "create d 1",
+      "update s 3",
+      "rollback s 4",
+      "delete d 1",
+    ]);
+    for (const event of audit) expect(event.actor).toBe(id);
+    // The API returns metadata only: --audit-reads has no read of values to report.
+    expect(audit.some((event) => event.action === "read")).toBe(false);
+  });
+
   it("serves the dashboard at / by default; --no-dashboard turns it off", async () => {
     const { serve } = setup();
     const withPage = await serve();
@@ -333,6 +491,12 @@ describe("envkeep serve", () => {
       [["serve", "--shutdown-timeout", "-1"], 2, /--shutdown-timeout takes an integer/],
       [["serve", "--host", "TOKEN=abc"], 2, /^envkeep: --host takes an address\n$/],
       [["serve", "--tls-cert", missingFile], 2, /--tls-cert and --tls-key go together/],
+      [
+        ["serve", "--audit-reads", "--no-audit-log"],
+        2,
+        /^envkeep: --audit-reads needs the audit log: drop --no-audit-log\n$/,
+      ],
+      [["serve", "--max-versions", "abc"], 2, /^envkeep: --max-versions takes a whole number/],
       [
         ["serve", "--tls-cert", missingFile, "--tls-key", missingFile],
         1,

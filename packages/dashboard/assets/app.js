@@ -1,11 +1,25 @@
 // @ts-check
 /**
  * The envkeep dashboard: a small client of the HTTP API under `v1/` (relative to this page, so the
- * app can be mounted under any prefix). The token lives in this tab's sessionStorage only and
- * travels as the Authorization header. Values go to the API and never come back: the API returns
- * metadata only, and this page never puts a value it was given into the page either. Every text
- * from the server is set with `textContent`, never parsed as markup.
+ * app can be mounted under any prefix; `api-client.js`). The token lives in this tab's
+ * sessionStorage only and travels as the Authorization header. Values go to the API and never come
+ * back: the API returns metadata only, and this page never puts a value it was given into the page
+ * either. Every text from the server is set with `textContent`, never parsed as markup. This
+ * module signs in and out, lists, creates, edits and deletes; `history.js` shows a secret's
+ * versions and rolls back.
  */
+import { ApiError, api, guarded, session, whenUnauthorized } from "./api-client.js";
+import { openHistory, wireHistory } from "./history.js";
+import {
+  $,
+  actionButton,
+  clearErrors,
+  fieldError,
+  input,
+  notice,
+  shortTime,
+  show,
+} from "./page.js";
 
 const TOKEN_KEY = "envkeep.token";
 const PAGE_SIZE = 50;
@@ -14,33 +28,11 @@ const PAGE_SIZE = 50;
  * @typedef {{ pattern?: string, minLength?: number, maxLength?: number, not?: { pattern: string } }} Rule
  * @typedef {{ templates: { name: string, description: string, keys: string[] }[],
  *   rules: { secretName: Rule, key: Rule, value: Rule } }} Config
- * @typedef {{ secret_id: string, name: string, environment: string, created_at: string,
- *   updated_at: string, keys: string[], version: number, created_by?: string, updated_by?: string }} SecretJson
- * @typedef {{ id: string, name: string, scope: "read" | "write" | "admin", environments: string[] | null }} TokenJson
+ * @typedef {import("./api-client.js").SecretJson} SecretJson
+ * @typedef {import("./api-client.js").TokenJson} TokenJson
  */
 
-/** @param {string} id */
-function $(id) {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`missing #${id}`);
-  return element;
-}
-
-/** @param {string} id */
-const input = (id) => /** @type {HTMLInputElement} */ ($(id));
-
-/** An error answer of the API, or a failure to reach it. */
-class ApiError extends Error {
-  /** @param {number} status @param {string} code @param {string} message */
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
 const state = {
-  /** @type {string | undefined} */ token: undefined,
   /** @type {TokenJson | undefined} */ caller: undefined,
   /** @type {Config} */ config: { templates: [], rules: { secretName: {}, key: {}, value: {} } },
   environment: "",
@@ -48,69 +40,6 @@ const state = {
   /** @type {string | undefined} */ nextCursor: undefined,
   /** @type {SecretJson | undefined} */ editing: undefined,
 };
-
-/**
- * Calls the API. Resolves with the parsed JSON (or `undefined` for 204); rejects with `ApiError`.
- * @param {string} method @param {string} path
- * @param {{ query?: Record<string, string | undefined>, body?: unknown, headers?: Record<string, string> }} [options]
- */
-async function api(method, path, options = {}) {
-  const url = new URL(`v1/${path}`, document.baseURI);
-  for (const [name, value] of Object.entries(options.query ?? {})) {
-    if (value !== undefined) url.searchParams.set(name, value);
-  }
-  /** @type {Record<string, string>} */
-  const headers = { Accept: "application/json", ...options.headers };
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers,
-      body: options.body === undefined ? null : JSON.stringify(options.body),
-      credentials: "omit",
-      cache: "no-store",
-    });
-  } catch {
-    throw new ApiError(0, "UNREACHABLE", "The server could not be reached. Try again.");
-  }
-  if (response.status === 204) return undefined;
-  const json = await response.json().catch(() => undefined);
-  if (!response.ok) {
-    const error = json?.error ?? {};
-    throw new ApiError(
-      response.status,
-      String(error.code ?? "ERROR"),
-      String(error.message ?? response.statusText),
-    );
-  }
-  return json;
-}
-
-/** @param {string} text */
-function notice(text) {
-  $("notice").textContent = text;
-}
-
-/** @param {string} id @param {string} text */
-function fieldError(id, text) {
-  $(id).textContent = text;
-}
-
-function clearErrors() {
-  for (const element of document.querySelectorAll(".field-error")) element.textContent = "";
-}
-
-/** `2026-01-02 03:04Z` (UTC, to the minute). @param {string} iso */
-function shortTime(iso) {
-  return `${iso.slice(0, 16).replace("T", " ")}Z`;
-}
-
-/** @param {string} view */
-function show(view) {
-  for (const id of ["sign-in-view", "list-view", "edit-view"]) $(id).hidden = id !== view;
-}
 
 // ── rules (the API's own, from config.json) ──────────────────────────────────
 
@@ -139,7 +68,7 @@ function describePattern(pattern) {
 
 /** @param {string} token */
 async function signIn(token) {
-  state.token = token;
+  session.token = token;
   try {
     state.caller = /** @type {TokenJson} */ (await api("GET", "token"));
     const environments = /** @type {{ data: string[], default: string }} */ (
@@ -148,7 +77,7 @@ async function signIn(token) {
     sessionStorage.setItem(TOKEN_KEY, token);
     fillEnvironments(environments.data, environments.default);
   } catch (error) {
-    state.token = undefined;
+    session.token = undefined;
     state.caller = undefined;
     throw error;
   }
@@ -162,14 +91,15 @@ async function signIn(token) {
 /** @param {string} [message] */
 function signOut(message = "Signed out.") {
   sessionStorage.removeItem(TOKEN_KEY);
+  session.token = undefined;
   Object.assign(state, {
-    token: undefined,
     caller: undefined,
     secrets: [],
     nextCursor: undefined,
     editing: undefined,
   });
   delete document.body.dataset.scope;
+  for (const dialog of document.querySelectorAll("dialog")) dialog.close();
   $("session").hidden = true;
   input("token").value = "";
   show("sign-in-view");
@@ -184,21 +114,6 @@ function fillEnvironments(names, preferred) {
   for (const name of all) select.append(new Option(name, name));
   state.environment = all.includes(preferred) ? preferred : (all[0] ?? preferred);
   select.value = state.environment;
-}
-
-/** Runs an API action; a refused token signs out, anything else is reported by `onError`. */
-/** @param {() => Promise<void>} action @param {(error: ApiError) => void} onError */
-async function guarded(action, onError) {
-  try {
-    await action();
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.status === 401) {
-      signOut("Your token was not accepted (wrong, revoked or expired): sign in again.");
-      return;
-    }
-    onError(error);
-  }
 }
 
 // ── the list ──────────────────────────────────────────────────────────────────
@@ -246,9 +161,11 @@ function renderList() {
     cell("Updated", shortTime(secret.updated_at));
     cell("By", secret.updated_by ?? secret.created_by ?? "");
     cell("Version", String(secret.version));
+    const actions = cell("Actions", "", "actions-cell");
+    actions.append(actionButton(`History of ${secret.name}`, "History", () => openHistory(secret)));
     if (canWrite()) {
-      const actions = cell("Actions", "", "actions-cell write");
       actions.append(
+        " ",
         actionButton(`Edit ${secret.name}`, "Edit", () => openEditor(secret)),
         " ",
         actionButton(`Delete ${secret.name}`, "Delete", () => openDelete(secret)),
@@ -257,16 +174,6 @@ function renderList() {
   }
   $("empty").hidden = state.secrets.length > 0;
   $("load-more").hidden = state.nextCursor === undefined;
-}
-
-/** @param {string} label @param {string} text @param {() => void} onClick */
-function actionButton(label, text, onClick) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.textContent = text;
-  button.setAttribute("aria-label", label);
-  button.addEventListener("click", onClick);
-  return button;
 }
 
 // ── create and edit ──────────────────────────────────────────────────────────
@@ -528,6 +435,14 @@ async function start() {
     });
   });
   $("sign-out").addEventListener("click", () => signOut());
+  whenUnauthorized(() =>
+    signOut("Your token was not accepted (wrong, revoked or expired): sign in again."),
+  );
+  wireHistory({
+    environment: () => state.environment,
+    canWrite,
+    backToList: () => loadSecrets(),
+  });
   $("environment").addEventListener("change", () => {
     state.environment = /** @type {HTMLSelectElement} */ ($("environment")).value;
     guarded(loadSecrets, (error) => notice(error.message));

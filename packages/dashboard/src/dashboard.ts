@@ -9,13 +9,23 @@ interface Asset {
   type: string;
 }
 
+/**
+ * The page's scripts (ES modules): `app.js` imports the others. Each is served at
+ * `/assets/<name>` and ships in the package.
+ */
+export const DASHBOARD_SCRIPTS = ["app.js", "api-client.js", "page.js", "history.js"] as const;
+
 /** The shipped assets (`assets/` beside `src/` and `dist/`): no CDN, no network fetch. */
 function loadAssets(): Record<string, Asset> {
   const read = (name: string) =>
     readFileSync(new URL(`../assets/${name}`, import.meta.url), "utf8");
+  const scripts = DASHBOARD_SCRIPTS.map((name) => [
+    `/assets/${name}`,
+    { body: read(name), type: "text/javascript; charset=utf-8" },
+  ]);
   return {
     "/": { body: read("index.html"), type: "text/html; charset=utf-8" },
-    "/assets/app.js": { body: read("app.js"), type: "text/javascript; charset=utf-8" },
+    ...Object.fromEntries(scripts),
     "/assets/app.css": { body: read("app.css"), type: "text/css; charset=utf-8" },
     "/dashboard/config.json": {
       // What the page checks input against: core's own templates and rule schemas.

@@ -1,9 +1,10 @@
 /**
  * The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against a real
  * `envkeep serve` on a SQLite file: sign in, create from a template and from .env text, edit
- * (with a conflict from another writer), delete, a read-only token, markup in every field shown
- * as text, keyboard use, phone width — and a canary value that, once typed into the page, never
- * comes back in any response, page or DOM.
+ * (with a conflict from another writer), delete, a secret's history and a rollback (with a
+ * conflict too), a read-only token, markup in every field shown as text, keyboard use, phone
+ * width — and a canary value that, once typed into the page, never comes back in any response,
+ * page or DOM.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
@@ -41,6 +42,7 @@ const env = {
 let server: RunningServe;
 let chromiumBrowser: Browser;
 let writer: string;
+let writerId: string;
 let reader: string;
 /** Every response body the browser received, for the canary check. */
 const seen: string[] = [];
@@ -100,7 +102,12 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
   beforeAll(async () => {
     await ensureBuilt();
     mkdirSync(OUTPUT, { recursive: true });
-    writer = (await createToken(env, ["--name", "admin-ui", "--scope", "write"])).token;
+    ({ token: writer, id: writerId } = await createToken(env, [
+      "--name",
+      "admin-ui",
+      "--scope",
+      "write",
+    ]));
     reader = (await createToken(env, ["--name", "viewer", "--scope", "read"])).token;
     server = await startServe({ env, cwd: work.dir });
     chromiumBrowser = await chromium.launch({
@@ -259,6 +266,121 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     await context.close();
   });
 
+  it("history: create, update twice, see 3 versions by key name (never a value), roll back to 1, see version 4", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, writer);
+    // Version 1: API_KEY and REGION.
+    await page.getByRole("button", { name: "New secret" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("hist");
+    await page.getByLabel("Key 1", { exact: true }).fill("API_KEY");
+    await page.getByLabel("Value 1", { exact: true }).fill(`${CANARY}-one`);
+    await page.getByRole("button", { name: "Add a key" }).click();
+    await page.getByLabel("Key 2", { exact: true }).fill("REGION");
+    await page.getByLabel("Value 2", { exact: true }).fill(`${CANARY}-region`);
+    await page.getByRole("button", { name: "Create secret" }).click();
+    await page.getByRole("cell", { name: "hist", exact: true }).waitFor();
+    // Version 2: API_KEY replaced, DEBUG added.
+    await page.getByRole("button", { name: "Edit hist" }).click();
+    await page.getByLabel("Value of API_KEY").fill(`${CANARY}-two`);
+    await page.getByRole("button", { name: "Add a key" }).click();
+    await page.getByLabel("Key 3", { exact: true }).fill("DEBUG");
+    await page.getByLabel("Value 3", { exact: true }).fill(`${CANARY}-debug`);
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(() => page.locator("#notice").textContent()).toBe("Saved hist.");
+    // Version 3: REGION removed.
+    await page.getByRole("button", { name: "Edit hist" }).click();
+    await page.getByLabel("Remove REGION").check();
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(() => page.locator("#notice").textContent()).toBe("Saved hist.");
+
+    await page.getByRole("button", { name: "History of hist" }).click();
+    await page.getByRole("heading", { name: "History of hist" }).waitFor();
+    const rows = page.locator("#versions tbody tr");
+    /** The first five cells of each row, as shown (a change's lines one per line). */
+    const cells = async () => {
+      const shown: string[][] = [];
+      for (let i = 0; i < (await rows.count()); i++) {
+        shown.push((await rows.nth(i).locator("td").allInnerTexts()).slice(0, 5));
+      }
+      return shown;
+    };
+    const time = expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\dZ$/);
+    expect(await cells()).toEqual([
+      ["3 (current)", time, writerId, "API_KEY, DEBUG", "Removed: REGION"],
+      ["2", time, writerId, "API_KEY, DEBUG, REGION", "Added: DEBUG\nChanged: API_KEY"],
+      ["1", time, writerId, "API_KEY, REGION", "Added: API_KEY, REGION"],
+    ]);
+    // Values are nowhere in the view, nor in the page.
+    expect(await page.locator("#history-view").textContent()).not.toContain(CANARY);
+    expect(await page.content()).not.toContain(CANARY);
+    // The current version has nothing to roll back to; the others do.
+    expect(await page.getByRole("button", { name: /^Roll back hist to version/ }).count()).toBe(2);
+    await page.screenshot({ path: path.join(OUTPUT, "history-desktop.png"), fullPage: true });
+
+    await page.getByRole("button", { name: "Roll back hist to version 1" }).click();
+    const dialog = page.getByRole("dialog", { name: "Roll back hist to version 1" });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain("as a new version, 4");
+    expect(await page.locator("#rollback-keys").textContent()).toBe(
+      "Keys of version 1: API_KEY, REGION",
+    );
+    await dialog.getByRole("button", { name: "Roll back", exact: true }).click();
+    await expect
+      .poll(() => page.locator("#notice").textContent())
+      .toBe("Rolled back hist to version 1: it is now version 4.");
+    expect(await dialog.isVisible()).toBe(false);
+    expect((await cells())[0]).toEqual([
+      "4 (current)",
+      time,
+      writerId,
+      "API_KEY, REGION",
+      "Added: REGION\nChanged: API_KEY\nRemoved: DEBUG",
+    ]);
+    expect(await rows.count()).toBe(4);
+    expect(await stored("hist")).toEqual({ API_KEY: `${CANARY}-one`, REGION: `${CANARY}-region` });
+    expect(await page.content()).not.toContain(CANARY);
+    await page.getByRole("button", { name: "Back to secrets" }).click();
+    await page.getByRole("heading", { name: "Secrets" }).waitFor();
+    await context.close();
+  });
+
+  it("a rollback that meets a change made meanwhile is a conflict (412), shown; nothing changes", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, writer);
+    await page.getByRole("button", { name: "History of hist" }).click();
+    await page.getByRole("heading", { name: "History of hist" }).waitFor();
+    expect(await page.locator("#versions tbody tr").first().textContent()).toContain("4 (current)");
+    // Another writer changes the secret while the history is open.
+    const meanwhile = await envkeep(["secret", "update", "hist", "DEBUG=-"], {
+      env,
+      input: `${CANARY}-meanwhile`,
+    });
+    expect(meanwhile.code).toBe(0);
+    await page.getByRole("button", { name: "Roll back hist to version 2" }).click();
+    await page.getByRole("button", { name: "Roll back", exact: true }).click();
+    await expect
+      .poll(() => page.locator("#rollback-error").textContent())
+      .toMatch(
+        /^hist was changed elsewhere after this history was loaded \(it is no longer version 4\): nothing was rolled back\./,
+      );
+    expect(await page.getByRole("button", { name: "Roll back", exact: true }).isDisabled()).toBe(
+      true,
+    );
+    expect(await stored("hist")).toEqual({
+      API_KEY: `${CANARY}-one`,
+      REGION: `${CANARY}-region`,
+      DEBUG: `${CANARY}-meanwhile`,
+    });
+    // Behind the dialog the history now shows the change made meanwhile.
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await expect
+      .poll(() => page.locator("#versions tbody tr").first().textContent())
+      .toContain("5 (current)");
+    expect(await page.locator("#versions tbody tr").first().textContent()).toContain("ops-team");
+    expect(await page.content()).not.toContain(CANARY);
+    await context.close();
+  });
+
   it("a read-only token sees no write controls, and the API refuses its writes anyway", async () => {
     const { context, page } = await newPage();
     await signIn(page, reader);
@@ -266,6 +388,12 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     expect(await page.getByRole("button", { name: "New secret" }).isVisible()).toBe(false);
     expect(await page.getByRole("button", { name: /^Edit / }).count()).toBe(0);
     expect(await page.getByRole("button", { name: /^Delete / }).count()).toBe(0);
+    // It may read a secret's history, but sees no rollback.
+    await page.getByRole("button", { name: "History of db" }).click();
+    await page.getByRole("heading", { name: "History of db" }).waitFor();
+    expect(await page.locator("#versions tbody tr").count()).toBeGreaterThan(1);
+    expect(await page.getByRole("button", { name: /^Roll back/ }).count()).toBe(0);
+    expect(await page.getByRole("columnheader", { name: "Actions" }).isVisible()).toBe(false);
     const status = await page.evaluate(async (token) => {
       const response = await browser().fetch("v1/secrets", {
         method: "POST",
@@ -289,6 +417,10 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     await page.getByRole("cell", { name: "marked", exact: true }).waitFor();
     expect(await page.locator("#secrets").textContent()).toContain(MARKUP);
     expect(await page.locator("#secrets img").count()).toBe(0);
+    await page.getByRole("button", { name: "History of marked" }).click();
+    await page.getByRole("heading", { name: "History of marked" }).waitFor();
+    expect(await page.locator("#versions").textContent()).toContain(MARKUP);
+    expect(await page.locator("#versions img").count()).toBe(0);
     expect(await page.evaluate(() => browser().pwned)).toBe(undefined);
     await context.close();
   });
@@ -302,6 +434,16 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     expect(width).toBeLessThanOrEqual(390);
     expect(await page.getByRole("button", { name: "New secret" }).isVisible()).toBe(true);
     await page.screenshot({ path: path.join(OUTPUT, "list-phone.png"), fullPage: true });
+    // A secret's history: one card per version too.
+    await page.getByRole("button", { name: "History of hist" }).click();
+    await page.getByRole("cell", { name: "Version: 5 (current)", exact: true }).waitFor();
+    expect(
+      await page.evaluate(() => browser().document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(390);
+    expect(
+      await page.getByRole("button", { name: "Roll back hist to version 4" }).isVisible(),
+    ).toBe(true);
+    await page.screenshot({ path: path.join(OUTPUT, "history-phone.png"), fullPage: true });
     await context.close();
   });
 

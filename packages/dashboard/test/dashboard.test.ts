@@ -1,5 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { DASHBOARD_SCRIPTS } from "../src/dashboard.js";
 import { DASHBOARD_CSP, dashboard } from "../src/index.js";
 
 const app = dashboard();
@@ -10,7 +11,7 @@ describe("the dashboard's assets", () => {
   it("serves the page, script, style and config, each with the security headers", async () => {
     for (const [path, type] of [
       ["/", "text/html"],
-      ["/assets/app.js", "text/javascript"],
+      ...DASHBOARD_SCRIPTS.map((name) => [`/assets/${name}`, "text/javascript"] as const),
       ["/assets/app.css", "text/css"],
       ["/dashboard/config.json", "application/json"],
     ] as const) {
@@ -38,16 +39,34 @@ describe("the dashboard's assets", () => {
     expect(html).not.toMatch(/<script\b[^>]*>\s*[^<\s]/); // no script body
     expect(html).not.toMatch(/\son[a-z]+=/i);
     expect(html).not.toMatch(/\sstyle=/i);
-    for (const name of ["index.html", "app.js", "app.css"]) {
+    for (const name of ["index.html", ...DASHBOARD_SCRIPTS, "app.css"]) {
       expect(asset(name), name).not.toMatch(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i);
     }
   });
 
-  it("the script never parses server text as markup", () => {
-    const script = asset("app.js");
-    expect(script).not.toMatch(
-      /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/,
+  it("the scripts never parse server text as markup", () => {
+    for (const name of DASHBOARD_SCRIPTS) {
+      expect(asset(name), name).not.toMatch(
+        /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/,
+      );
+    }
+  });
+
+  it("every script in assets/ is served and shipped; app.js imports only those", () => {
+    const onDisk = readdirSync(new URL("../assets/", import.meta.url)).filter((name) =>
+      name.endsWith(".js"),
     );
+    expect([...DASHBOARD_SCRIPTS].sort()).toEqual(onDisk.sort());
+    const manifest = JSON.parse(asset("../package.json")) as { files: string[] };
+    for (const name of DASHBOARD_SCRIPTS) expect(manifest.files).toContain(`assets/${name}`);
+    for (const name of DASHBOARD_SCRIPTS) {
+      for (const [, target] of asset(name).matchAll(/\bfrom "([^"]+)"/g)) {
+        expect(
+          DASHBOARD_SCRIPTS.map((script) => `./${script}`),
+          `${name} → ${target}`,
+        ).toContain(target);
+      }
+    }
   });
 
   it("every control has a label and every button names its action", () => {

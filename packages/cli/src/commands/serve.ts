@@ -1,6 +1,7 @@
 import { InvalidError, redactStoreUrl, resolveStoreUrl } from "@envkeep/core";
 import { type Command, Option } from "commander";
-import { type GlobalOptions, openManager } from "../context.js";
+import { auditLogTo } from "../audit-log.js";
+import { type GlobalOptions, type ManagerExtras, openManager } from "../context.js";
 import { quotePath } from "../entries.js";
 import type { startHttpServer } from "../http-server.js";
 import { UsageError, writeLine } from "../io.js";
@@ -55,6 +56,10 @@ export function registerServeCommand(program: Command, globals: Globals): void {
       "10",
     )
     .addOption(new Option("--no-access-log", "do not log one line per request on stderr"))
+    .addOption(
+      new Option("--no-audit-log", "do not log audit events (one JSON line per write) on stderr"),
+    )
+    .option("--audit-reads", "also log each read of values in the audit log")
     .addOption(new Option("--no-dashboard", "do not serve the dashboard page at /"))
     .addHelpText(
       "after",
@@ -63,6 +68,10 @@ The store comes from --store or ENVKEEP_STORE (default sqlite:./.envkeep/secrets
 key from ENVKEEP_MASTER_KEY; -e sets the environment of requests that name none. Callers need a
 token: envkeep token create --name NAME --scope read|write|admin [--environment ENV].
 Each request is logged on stderr as one line: time, method, route, status, ms, token id.
+Each write is also logged there as one JSON line, its audit event: at, action, workspace,
+environment, name, version, actor (the token's id), keys (key names, never values); turn it off
+with --no-audit-log. --audit-reads also logs reads of values (action "read"); the API's routes
+return metadata only, so today they make none. Old versions kept per secret: --max-versions.
 The dashboard (open the URL in a browser, sign in with a token) is served at / unless
 --no-dashboard.
 SIGTERM or SIGINT stops it: requests in flight finish, then the store closes.
@@ -81,6 +90,16 @@ Examples:
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
         throw new UsageError("--tls-cert and --tls-key go together");
       }
+      if (options.auditLog === false && options.auditReads) {
+        throw new UsageError("--audit-reads needs the audit log: drop --no-audit-log");
+      }
+      const audit: ManagerExtras =
+        options.auditLog === false
+          ? {}
+          : {
+              onAudit: auditLogTo(process.stderr),
+              ...(options.auditReads ? { auditReads: true } : {}),
+            };
       const tls =
         options.tlsCert === undefined
           ? undefined
@@ -94,7 +113,7 @@ Examples:
         import("@envkeep/http"),
         import("../http-server.js"),
       ]);
-      const manager = await openManager(opts);
+      const manager = await openManager(opts, audit);
       let server: Awaited<ReturnType<typeof startHttpServer>>;
       try {
         const api = createApi({

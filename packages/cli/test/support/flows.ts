@@ -575,6 +575,46 @@ export function cliFlowTests(label: string, newStore: () => Promise<StoreUnderTe
       expect(raw).not.toContain("canary-pw");
     }, 90_000); // ~15 CLI processes
 
+    it("--max-versions and ENVKEEP_MAX_VERSIONS bound the history writes keep; 0 keeps none", async () => {
+      const { cli } = await setup();
+      const history = async (name: string) => {
+        const result = await cli(["secret", "history", name, "--json"]);
+        expect(result).toMatchObject({ code: 0, stderr: "" });
+        return JSON.parse(result.stdout) as Array<{ version: number; change?: unknown }>;
+      };
+      const bounded = ["--max-versions", "2"];
+      expect((await cli(["secret", "create", "db", "A=v1", ...bounded])).code).toBe(0);
+      for (let i = 2; i <= 6; i++) {
+        expect((await cli(["secret", "update", "db", `A=v${i}`, ...bounded])).code).toBe(0);
+      }
+      // versions() lists the current version and the old ones kept: 6, then 5 and 4.
+      const kept = await history("db");
+      expect(kept.map((v) => v.version)).toEqual([6, 5, 4]);
+      // Version 3 is gone, so what 4 changed is unknown.
+      expect(kept[2]?.change).toBeUndefined();
+      const table = await cli(["secret", "history", "db"]);
+      expect(table.stdout.trimEnd().split("\n")).toHaveLength(4); // header + 3
+      expect(table.stdout.trimEnd().split("\n")[3]).toMatch(/^4\s.*\?$/);
+
+      // The variable, when no option is given; the option wins over it.
+      const one = { env: { ENVKEEP_MAX_VERSIONS: "1" } };
+      expect((await cli(["secret", "create", "api", "K=1"], one)).code).toBe(0);
+      expect((await cli(["secret", "update", "api", "K=2"], one)).code).toBe(0);
+      expect((await cli(["secret", "update", "api", "K=3"], one)).code).toBe(0);
+      expect((await history("api")).map((v) => v.version)).toEqual([3, 2]);
+      expect((await cli(["secret", "update", "api", "K=4", "--max-versions", "3"], one)).code).toBe(
+        0,
+      );
+      expect((await history("api")).map((v) => v.version)).toEqual([4, 3, 2]);
+
+      // 0 keeps none: the write drops every old version.
+      expect((await cli(["secret", "update", "db", "A=v7", "--max-versions", "0"])).code).toBe(0);
+      expect((await history("db")).map((v) => v.version)).toEqual([7]);
+      const rollback = await cli(["secret", "rollback", "db", "--to", "6"]);
+      expect(rollback.code).toBe(1);
+      expect(rollback.stderr).toMatch(/version 6 of secret "db" .*is not kept/);
+    }, 90_000); // ~17 CLI processes
+
     it("key rotate re-wraps every secret under the new key; then the old key can go", async () => {
       const { cli, key: oldKey } = await setup();
       await cli(["secret", "create", "a", "A=1"]);
