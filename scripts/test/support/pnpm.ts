@@ -25,7 +25,7 @@ export function pnpm(args: string[], cwd: string, timeoutMs = 300_000): string {
     cwd,
     encoding: "utf8",
     timeout: timeoutMs,
-    env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? nodeDir() },
+    env: { ...process.env, ...nodeDirEnv() },
   });
   if (run.status !== 0) {
     throw new Error(
@@ -35,7 +35,15 @@ export function pnpm(args: string[], cwd: string, timeoutMs = 300_000): string {
   return `${run.stdout}${run.stderr}`;
 }
 
-/** Where node-gyp finds Node's headers when sqlite3 builds from source (as .ci/run sets it). */
+/**
+ * `npm_config_nodedir` as .ci/run sets it: where node-gyp finds Node's headers when sqlite3
+ * builds from source (npm and pnpm both pass it on to the build).
+ */
+export function nodeDirEnv(): { npm_config_nodedir?: string } {
+  const dir = process.env.npm_config_nodedir ?? nodeDir();
+  return dir === undefined ? {} : { npm_config_nodedir: dir };
+}
+
 function nodeDir(): string | undefined {
   try {
     readFileSync("/usr/include/node/node.h");
