@@ -24,7 +24,7 @@ export const us = (ms) => `${(ms * 1000).toFixed(1).padStart(8)} µs`;
  * rounds' means. Each call gets a running index (negative during warm-up).
  */
 export async function measure(ops, ...calls) {
-  for (const call of calls) for (let i = 0; i < Math.min(ops, 50); i++) await call(-1 - i); // warm-up
+  for (const call of calls) for (let i = 0; i < Math.min(ops, 1000); i++) await call(-1 - i); // warm-up (the JIT settles)
   const perOp = calls.map(() => []);
   const next = calls.map(() => 0);
   for (let round = 0; round < ROUNDS; round++) {
