@@ -16,6 +16,7 @@ import {
   clearErrors,
   fieldError,
   input,
+  labelledCell,
   notice,
   shortTime,
   show,
@@ -148,13 +149,7 @@ function renderList() {
   for (const secret of shown) {
     const row = body.insertRow();
     /** @param {string} label @param {string} text @param {string} [className] */
-    const cell = (label, text, className) => {
-      const td = row.insertCell();
-      td.dataset.label = label;
-      td.textContent = text;
-      if (className) td.className = className;
-      return td;
-    };
+    const cell = (label, text, className) => labelledCell(row, label, text, className);
     cell("Name", secret.name);
     cell("Keys", secret.keys.join(", "), "keys");
     cell("Created", shortTime(secret.created_at));

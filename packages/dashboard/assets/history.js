@@ -7,7 +7,7 @@
  * (412), never overwritten.
  */
 import { api, guarded } from "./api-client.js";
-import { $, actionButton, fieldError, notice, shortTime, show } from "./page.js";
+import { $, actionButton, fieldError, labelledCell, notice, shortTime, show } from "./page.js";
 
 /**
  * @typedef {import("./api-client.js").VersionJson} VersionJson
@@ -71,13 +71,7 @@ function render() {
     const row = body.insertRow();
     row.dataset.version = String(version.version);
     /** @param {string} label @param {string} text @param {string} [className] */
-    const cell = (label, text, className) => {
-      const td = row.insertCell();
-      td.dataset.label = label;
-      td.textContent = text;
-      if (className) td.className = className;
-      return td;
-    };
+    const cell = (label, text, className) => labelledCell(row, label, text, className);
     cell(
       "Version",
       version.version === latest ? `${version.version} (current)` : String(version.version),

@@ -50,3 +50,16 @@ export function actionButton(label, text, onClick) {
   button.addEventListener("click", onClick);
   return button;
 }
+
+/**
+ * Adds a cell to `row` holding `text` (as text, never markup), labelled for the phone layout's
+ * cards. @param {HTMLTableRowElement} row @param {string} label @param {string} text
+ * @param {string} [className]
+ */
+export function labelledCell(row, label, text, className) {
+  const td = row.insertCell();
+  td.dataset.label = label;
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
