@@ -15,7 +15,7 @@ import {
   StoreError,
 } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
-import { BACKSTOP_MS, walSeen } from "./file-changes.js";
+import { BACKSTOP_MS, WalLog, type WalSignature } from "./file-changes.js";
 import {
   CONFLICT_MESSAGE,
   INDEX_COLUMNS,
@@ -305,14 +305,14 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   };
 
   /** The write-ahead log every commit writes (none for a private in-memory database). */
-  const walFile = file === ":memory:" ? undefined : `${where}-wal`;
+  const wal = file === ":memory:" ? undefined : new WalLog(`${where}-wal`);
 
   /**
    * A watch: writes through this store are reported as they complete; commits of every other
    * connection (other processes, other stores on the file, someone editing the file) are seen
    * through `PRAGMA data_version`, which changes exactly when another connection committed, and
    * costs no table read — but one round trip to SQLite's thread (tens of µs). So `current()`
-   * first looks at the database's write-ahead log (see {@link walSeen}): while its signature is
+   * first looks at the database's write-ahead log (see {@link WalLog.seen}): while its signature is
    * the one a `data_version` check saw, settled, less than {@link BACKSTOP_MS} ago, nobody has
    * committed since, and it answers at once. Otherwise it asks `data_version` (calls that
    * arrive while one check is running share the next one, which starts after they arrived) and
@@ -326,19 +326,19 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     let running: Promise<boolean> | undefined;
     let next: Promise<boolean> | undefined;
     /** The settled log signature the last `data_version` check vouched for, until when. */
-    let vouched: { signature: string; until: number } | undefined;
+    let vouched: { log: WalSignature; until: number } | undefined;
     const check = async (): Promise<boolean> => {
       try {
         const { query } = await ready();
         const at = Date.now();
         // Looked at before asking: a commit after this look changes the log from what it saw.
-        const wal = walFile === undefined ? undefined : walSeen(walFile, at);
+        const log = wal?.seen(at);
         const [row] = await query("PRAGMA data_version");
         const version = Number(row?.data_version);
         // The first answer is a baseline: what was read before it may predate it.
         if (version !== seen) listener(undefined);
         seen = version;
-        vouched = wal?.settled ? { signature: wal.signature, until: at + BACKSTOP_MS } : undefined;
+        vouched = log?.settled ? { log, until: at + BACKSTOP_MS } : undefined;
         return !stopped;
       } catch {
         seen = undefined;
@@ -348,13 +348,12 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       }
     };
     const walUnchanged = (): boolean => {
-      if (vouched === undefined || walFile === undefined) return false;
-      const now = Date.now();
-      return now < vouched.until && walSeen(walFile, now)?.signature === vouched.signature;
+      if (vouched === undefined || wal === undefined) return false;
+      return Date.now() < vouched.until && wal.matches(vouched.log);
     };
     const current = (): boolean | Promise<boolean> => {
       if (stopped) return false;
-      if (walFile === undefined) return true;
+      if (wal === undefined) return true;
       if (walUnchanged()) return true;
       if (running === undefined) {
         const started = check().finally(() => {
@@ -511,6 +510,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       ),
 
     close: () => {
+      wal?.close();
       closing ??= (async () => {
         const pending = connecting;
         if (!pending) return;
