@@ -111,18 +111,57 @@ function versionsOf(history: Record<string, unknown>): number[] {
     .sort((a, b) => b - a);
 }
 
-/**
- * What is stored at `at`, read as the contract asks: the location's identity, the other fields as
- * stored (core checks them), an unreadable marker for anything that is not a JSON object.
- */
-function deserialize(text: string, at: SecretRef): StoredEntry {
-  const location = { workspace: at.workspace, environment: at.environment, name: at.name };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ...location, unreadable: "its stored value is not JSON" };
+/** What a stored text that is not JSON parses to. */
+const NOT_JSON: unique symbol = Symbol("not JSON");
+
+/** A parsed JSON value made read-only all the way down, so that no caller can alias the store. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
   }
+  return value;
+}
+
+/** A stored text parsed afresh: a copy its caller may change. */
+function parseCopy(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/**
+ * Parses stored texts, remembering the frozen result per backing-map key for as long as the
+ * text there stays the same: a read of an unchanged record costs a string comparison (the same
+ * string, so one pointer), not a JSON parse. A text edited behind the store's back is another
+ * string and is parsed again.
+ */
+class ParsedTexts {
+  readonly #seen = new Map<string, { text: string; value: unknown }>();
+
+  parse(key: string, text: string): unknown {
+    const seen = this.#seen.get(key);
+    if (seen !== undefined && seen.text === text) return seen.value;
+    const value = deepFreeze(parseCopy(text));
+    this.#seen.set(key, { text, value });
+    return value;
+  }
+
+  forget(key: string): void {
+    this.#seen.delete(key);
+  }
+}
+
+/**
+ * What is stored at `at` (a parse of the stored text), read as the contract asks: the location's
+ * identity, the other fields as stored (core checks them), an unreadable marker for anything that
+ * is not a JSON object.
+ */
+function entryOf(value: unknown, at: SecretRef): StoredEntry {
+  const location = { workspace: at.workspace, environment: at.environment, name: at.name };
+  if (value === NOT_JSON) return { ...location, unreadable: "its stored value is not JSON" };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ...location, unreadable: "its stored value is not an object" };
   }
@@ -218,6 +257,16 @@ function watchersFor(backing: Map<string, string>): Set<ChangeListener> {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const data = options.backing ?? new Map<string, string>();
+  const texts = new ParsedTexts();
+  /** The entry stored under `key` (the location `at`), if any. */
+  const read = (key: string, at: SecretRef): StoredEntry | undefined => {
+    const text = data.get(key);
+    if (text === undefined) {
+      texts.forget(key);
+      return undefined;
+    }
+    return entryOf(texts.parse(key, text), at);
+  };
   /** Workspace → environments that ever held a record (as the contract allows). */
   const environments = new Map<string, Set<string>>();
   let closed = false;
@@ -234,7 +283,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     for (const [key, text] of data) {
       const at = locationOf(key);
       if (at && at.workspace === scope.workspace && at.environment === scope.environment) {
-        found.push(deserialize(text, at));
+        found.push(entryOf(texts.parse(key, text), at));
       }
     }
     return found;
@@ -277,8 +326,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     get: (ref: SecretRef) =>
       op(() => {
-        const text = data.get(memoryKey(ref));
-        return text === undefined ? undefined : deserialize(text, ref);
+        return read(memoryKey(ref), ref);
       }),
 
     create: (record: StoredRecord) =>
@@ -294,8 +342,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     replace: (record: StoredRecord, expectedVersion: number, options: ReplaceOptions = {}) =>
       op(() => {
         const key = memoryKey(record);
-        const text = data.get(key);
-        const current = text === undefined ? undefined : deserialize(text, record);
+        const current = read(key, record);
         if (
           !current ||
           isUnreadable(current) ||
@@ -324,7 +371,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     delete: (ref: SecretRef) =>
       op(() => {
         data.delete(memoryHistoryKey(ref));
-        return data.delete(memoryKey(ref));
+        const key = memoryKey(ref);
+        texts.forget(key);
+        return data.delete(key);
       }),
 
     history: (ref: SecretRef, query: HistoryQuery = {}) =>
@@ -366,7 +415,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const records: StoredRecord[] = [];
       for (const [key, text] of data) {
         const at = locationOf(key);
-        const entry = at && deserialize(text, at);
+        const entry = at && entryOf(parseCopy(text), at);
         if (entry && !isUnreadable(entry)) records.push(entry);
       }
       return records;
