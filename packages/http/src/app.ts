@@ -8,6 +8,7 @@ import { dashboard } from "@envkeep/dashboard";
 import { type Context, Hono } from "hono";
 import type { ApiContext, ApiEnv } from "./context.js";
 import { errorReply, HttpError } from "./errors.js";
+import { API_HEADERS, carriesApiHeaders } from "./json-reply.js";
 import { type AccessLogEntry, accessLog } from "./middleware/access-log.js";
 import type { TokenVerifier } from "./middleware/auth.js";
 import { DEFAULT_BODY_LIMIT } from "./request/json-body.js";
@@ -113,10 +114,10 @@ export function createApi(options: ApiOptions): EnvkeepApi {
 
   if (options.accessLog) app.use("*", accessLog(options.accessLog));
   app.use("*", async (c, next) => {
-    // Metadata of secrets is not for caches; and never sniff a JSON answer into something else.
-    c.header("Cache-Control", "no-store");
-    c.header("X-Content-Type-Options", "nosniff");
     await next();
+    // Answers built by jsonReply carry these already; every other one (errors, pages) gets them.
+    if (carriesApiHeaders(c.res)) return;
+    for (const [name, value] of Object.entries(API_HEADERS)) c.header(name, value);
   });
 
   app.route("/v1", secretRoutes(context));

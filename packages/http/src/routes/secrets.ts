@@ -18,6 +18,7 @@ import {
 import { type Context, Hono } from "hono";
 import type { ApiContext, ApiEnv } from "../context.js";
 import { HttpError } from "../errors.js";
+import { jsonReply } from "../json-reply.js";
 import { authorizeEnvironment, requireToken } from "../middleware/auth.js";
 import { requestValidators } from "../openapi/validators.js";
 import { readJsonBody } from "../request/json-body.js";
@@ -88,10 +89,9 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     return environment;
   };
 
-  const reply = (c: Context<ApiEnv>, info: SecretInfo, status: 200 | 201) => {
-    c.header("ETag", etagOf(info));
-    return c.json(secretJson(info), status);
-  };
+  /** A secret's metadata with its ETag (and any `headers`, lower-case names). */
+  const reply = (info: SecretInfo, status: 200 | 201, headers?: Record<string, string>) =>
+    jsonReply(secretJson(info), status, { etag: etagOf(info), ...headers });
 
   app.get("/secrets", requireToken(tokens, "read"), async (c) => {
     const { query } = validate.params("listSecrets", { path: c.req.param(), url: c.req.url });
@@ -102,10 +102,13 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
       ...(query.created_before === undefined ? {} : { createdBefore: query.created_before }),
       ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
     });
-    return c.json({
-      data: page.secrets.map(secretJson),
-      ...(page.nextCursor === undefined ? {} : { next_cursor: page.nextCursor }),
-    });
+    return jsonReply(
+      {
+        data: page.secrets.map(secretJson),
+        ...(page.nextCursor === undefined ? {} : { next_cursor: page.nextCursor }),
+      },
+      200,
+    );
   });
 
   app.post("/secrets", requireToken(tokens, "write"), async (c) => {
@@ -120,23 +123,21 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     if (ifExists === "overwrite") {
       const info = await as(c).create(body.name, env, { environment, ifExists });
       // A fresh secret is version 1; replacing one always moves it past 1.
-      if (info.version === 1) c.header("Location", location);
-      return reply(c, info, info.version === 1 ? 201 : 200);
+      return info.version === 1 ? reply(info, 201, { location }) : reply(info, 200);
     }
     try {
       const info = await as(c).create(body.name, env, { environment, ifExists: "fail" });
-      c.header("Location", location);
-      return reply(c, info, 201);
+      return reply(info, 201, { location });
     } catch (error) {
       if (!(error instanceof AlreadyExistsError) || ifExists !== "skip") throw error;
     }
-    return reply(c, await as(c).create(body.name, env, { environment, ifExists }), 200);
+    return reply(await as(c).create(body.name, env, { environment, ifExists }), 200);
   });
 
   app.get("/secrets/:secret_name", requireToken(tokens, "read"), async (c) => {
     const { path, query } = validate.params("getSecret", { path: c.req.param(), url: c.req.url });
     const environment = allowedEnvironment(c, "read", query.environment);
-    return reply(c, await as(c).info(path.secret_name, { environment }), 200);
+    return reply(await as(c).info(path.secret_name, { environment }), 200);
   });
 
   app.patch("/secrets/:secret_name", requireToken(tokens, "write"), async (c) => {
@@ -150,7 +151,7 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     const info = await underIfMatch(ifVersion, (cas) =>
       as(c).update(path.secret_name, body.env, { environment, ...cas }),
     );
-    return reply(c, info, 200);
+    return reply(info, 200);
   });
 
   app.delete("/secrets/:secret_name", requireToken(tokens, "write"), async (c) => {
@@ -170,15 +171,18 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     });
     const environment = allowedEnvironment(c, "read", query.environment);
     const versions = await as(c).versions(path.secret_name, { environment });
-    return c.json({
-      data: versions.map((v) => ({
-        version: v.version,
-        updated_at: v.updatedAt.toISOString(),
-        ...(v.updatedBy === undefined ? {} : { updated_by: v.updatedBy }),
-        keys: v.keys,
-        ...(v.change === undefined ? {} : { change: v.change }),
-      })),
-    });
+    return jsonReply(
+      {
+        data: versions.map((v) => ({
+          version: v.version,
+          updated_at: v.updatedAt.toISOString(),
+          ...(v.updatedBy === undefined ? {} : { updated_by: v.updatedBy }),
+          keys: v.keys,
+          ...(v.change === undefined ? {} : { change: v.change }),
+        })),
+      },
+      200,
+    );
   });
 
   app.post("/secrets/:secret_name/rollback", requireToken(tokens, "write"), async (c) => {
@@ -192,7 +196,7 @@ export function secretRoutes(context: ApiContext): Hono<ApiEnv> {
     const info = await underIfMatch(ifVersion, (cas) =>
       as(c).rollback(path.secret_name, body.version, { environment, ...cas }),
     );
-    return reply(c, info, 200);
+    return reply(info, 200);
   });
 
   app.all("/secrets", methodNotAllowed("GET, POST"));

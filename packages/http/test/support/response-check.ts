@@ -81,6 +81,9 @@ export function documentProblems(response: SeenResponse): string[] {
   if (response.headers.get("cache-control") !== "no-store") {
     problems.push(`${where}: no Cache-Control: no-store`);
   }
+  if (response.headers.get("x-content-type-options") !== "nosniff") {
+    problems.push(`${where}: no X-Content-Type-Options: nosniff`);
+  }
 
   let spec: Json | undefined;
   let pointer: string | undefined;
