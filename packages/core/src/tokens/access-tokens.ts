@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   ForbiddenError,
   IntegrityError,
@@ -76,7 +76,8 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const TOKEN_PATTERN = /^ekt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const ID_PATTERN = /^[0-9a-f]{16}$/;
 
-const hashOf = (secret: string) => createHash("sha256").update(secret, "utf8").digest();
+/** SHA-256 of a token's secret part (one-shot `crypto.hash`: each API request pays one). */
+const hashOf = (secret: string): Buffer => hash("sha256", secret, "buffer");
 
 interface Verified {
   info: AccessTokenInfo;
