@@ -4,10 +4,12 @@
 // `secrets.spawn` next to a bare `child_process.spawn`. Rounds are interleaved (each round runs
 // every command once), and each figure is the median of its rounds. A figure over its goal sets
 // a failing exit code. Beside `run`, its floor: a Node process that does nothing but spawn the
-// same child — two Node starts, which no CLI written in Node can go below.
+// same child — two Node starts, which no CLI written in Node can go below; beside `--help`, a Node
+// process that loads commander (the CLI's argument parser) and prints one help.
 // Runs the BUILT packages, as installed: bin/envkeep.js (`pnpm bench` at the root builds first).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateMasterKey, SecretManager } from "@envkeep/core";
@@ -16,6 +18,9 @@ import { machineLine, median } from "../../../scripts/bench-kit.mjs";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 // BENCH_ENVKEEP_BIN measures another build of the CLI (say, an older commit's) the same way.
 const bin = process.env.BENCH_ENVKEEP_BIN ?? path.resolve(import.meta.dirname, "../bin/envkeep.js");
+const commanderPath = createRequire(path.resolve(import.meta.dirname, "../package.json")).resolve(
+  "commander",
+);
 const dir = mkdtempSync(path.join(tmpdir(), "envkeep-cli-bench-"));
 const masterKey = generateMasterKey();
 const store = `sqlite:${path.join(dir, "secrets.db")}`;
@@ -66,12 +71,15 @@ try {
 
   // The floor of any `run` written in Node: a Node process that only starts the child and waits.
   const spawnOnly = `require("node:child_process").spawnSync(process.execPath, ["-e", ""], { stdio: "inherit" })`;
-  const [node, help, list, run, nodeSpawnsNode] = timeProcesses([
+  // The floor of a `--help` written with commander (the CLI's parser): load it, print one help.
+  const commanderOnly = `const { Command } = require(${JSON.stringify(commanderPath)}); new Command("envkeep").description("secrets").option("-v, --verbose").outputHelp()`;
+  const [node, help, list, run, nodeSpawnsNode, nodeLoadsCommander] = timeProcesses([
     ["-e", ""],
     [bin, "--help"],
     [bin, "secret", "list"],
     [bin, "run", "-s", "secret-7", "--", process.execPath, "-e", ""],
     ["-e", spawnOnly],
+    ["-e", commanderOnly],
   ]);
 
   const bareSpawn = () =>
@@ -102,9 +110,13 @@ try {
   console.log(`median of ${ROUNDS} interleaved rounds; ratios against the bare substrate`);
   row('node -e ""  (baseline)', node, node);
   row("envkeep --help", help, node, 1.5);
+  row("node printing a commander help (floor of --help)", nodeLoadsCommander, node);
+  console.log(
+    `  --help vs its floor: ${(help / nodeLoadsCommander).toFixed(2)}x (what envkeep adds: ${(help - nodeLoadsCommander).toFixed(1)} ms)`,
+  );
   row("envkeep secret list  (SQLite, 100 secrets)", list, node);
   row('envkeep run -s secret-7 -- node -e ""', run, node, 2);
-  row('node that only spawns node -e ""  (floor of run)', nodeSpawnsNode, node);
+  row('node spawning node -e "" (floor of run)', nodeSpawnsNode, node);
   console.log(
     `  run vs its floor: ${(run / nodeSpawnsNode).toFixed(2)}x (what envkeep adds: ${(run - nodeSpawnsNode).toFixed(1)} ms)`,
   );
