@@ -31,6 +31,12 @@ describe("master keys", () => {
     expect(masterKeyId(new Uint8Array(32))).not.toBe(id);
   });
 
+  it("derives the same ids and checksums as ever (known answers; stored records name key ids)", () => {
+    const bytes = new Uint8Array(32).map((_, i) => i * 7);
+    expect(masterKeyId(bytes)).toBe("kcQ9AIyIKyiER");
+    expect(encodeMasterKey(bytes)).toBe("ek1_AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK-2vcTL0tkG0oCS");
+  });
+
   it("rejects malformed keys with InvalidError that never echoes the input", () => {
     const key = generateMasterKey();
     const typo = `${key.slice(0, 20)}${key[20] === "x" ? "y" : "x"}${key.slice(21)}`;
