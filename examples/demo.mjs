@@ -86,7 +86,8 @@ try {
 
   step("spawn a child process with the secrets in its environment");
   const childCode = `
-    const mask = (v) => v ? v.slice(0, 4) + "…" + " (" + v.length + " chars)" : "(missing)";
+    // Never any part of a value: only whether it is there, and its length.
+    const mask = (v) => v === undefined ? "(missing)" : "set (" + v.length + " chars)";
     for (const k of ["API_KEY", "API_URL", "PGPASSWORD", "PORT"]) console.log("  child sees " + k + " = " + mask(process.env[k]));`;
   const { exit } = await secrets.spawn(process.execPath, ["-e", childCode], {
     secrets: layers,
