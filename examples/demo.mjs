@@ -1,6 +1,6 @@
 // envkeep end to end, on the embedded default store (SQLite at ./.envkeep/secrets.db):
 // create → list → update → resolve (with explain) → run a child process that sees its secrets →
-// rotate the master key. Values are never printed; the child shows only masked values.
+// rotate the master key. Values are never printed; the child shows only whether each is set.
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { generateMasterKey, Secret, SecretManager } from "@envkeep/core";
