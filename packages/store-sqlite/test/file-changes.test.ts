@@ -63,13 +63,17 @@ describe("WalLog", () => {
     cleanups.push(() => wal.close());
     return wal;
   };
-
-  it("changes with every write, is unsettled right after one, settles after SETTLE_MS", async () => {
+  /** A log file holding `text` in a new directory, looked at through a new WalLog. */
+  const logFile = (text: string) => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const file = path.join(dir, "f-wal");
-    writeFileSync(file, "aaaa");
-    const wal = log(file);
+    writeFileSync(file, text);
+    return { file, wal: log(file) };
+  };
+
+  it("changes with every write, is unsettled right after one, settles after SETTLE_MS", async () => {
+    const { file, wal } = logFile("aaaa");
     await sleep(SETTLE_MS + 20);
     const before = wal.seen(Date.now());
     expect(before?.settled).toBe(true);
@@ -86,11 +90,7 @@ describe("WalLog", () => {
   });
 
   it("a log removed or replaced behind the held descriptor vouches for nothing, then the new one is seen", async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const file = path.join(dir, "f-wal");
-    writeFileSync(file, "aaaa");
-    const wal = log(file);
+    const { file, wal } = logFile("aaaa");
     await sleep(SETTLE_MS + 20);
     const first = wal.seen(Date.now());
     expect(first).toBeDefined();
@@ -115,11 +115,7 @@ describe("WalLog", () => {
   });
 
   it("once closed, opens nothing again", () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const file = path.join(dir, "f-wal");
-    writeFileSync(file, "aaaa");
-    const wal = log(file);
+    const { wal } = logFile("aaaa");
     const seen = wal.seen(Date.now());
     expect(seen).toBeDefined();
     wal.close();
