@@ -15,6 +15,13 @@ export const SETTLE_MS = 25;
  */
 export const BACKSTOP_MS = 100;
 
+/**
+ * How long before a vouch runs out ({@link BACKSTOP_MS} after its check) the next check starts,
+ * in ms, while reads keep being answered from the log: a steady stream of cached reads never
+ * waits for the periodic `data_version` round trip.
+ */
+export const REFRESH_AHEAD_MS = 40;
+
 /** A database's write-ahead log as last seen: which file, its size and its change time (ms). */
 export interface WalSignature {
   readonly ino: number;

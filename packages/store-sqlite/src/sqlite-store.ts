@@ -15,7 +15,7 @@ import {
   StoreError,
 } from "@envkeep/core";
 import KeyvSqlite from "@keyv/sqlite";
-import { BACKSTOP_MS, WalLog, type WalSignature } from "./file-changes.js";
+import { BACKSTOP_MS, REFRESH_AHEAD_MS, WalLog, type WalSignature } from "./file-changes.js";
 import {
   CONFLICT_MESSAGE,
   INDEX_COLUMNS,
@@ -314,9 +314,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
    * costs no table read — but one round trip to SQLite's thread (tens of µs). So `current()`
    * first looks at the database's write-ahead log (see {@link WalLog.seen}): while its signature is
    * the one a `data_version` check saw, settled, less than {@link BACKSTOP_MS} ago, nobody has
-   * committed since, and it answers at once. Otherwise it asks `data_version` (calls that
-   * arrive while one check is running share the next one, which starts after they arrived) and
-   * reports "anything changed" when it moved. A private in-memory database has no other
+   * committed since, and it answers at once; in the last {@link REFRESH_AHEAD_MS} of that time it
+   * also starts the next check, so that reads go on without waiting for it. Otherwise it asks
+   * `data_version` (calls that arrive while one check is running share the next one, which starts
+   * after they arrived) and reports "anything changed" when it moved. A private in-memory database has no other
    * connection: only this store's writes, reported as they complete.
    */
   const watch = (listener: ChangeListener): ChangeWatch => {
@@ -347,21 +348,25 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         return false;
       }
     };
-    const walUnchanged = (): boolean => {
-      if (vouched === undefined || wal === undefined) return false;
-      return Date.now() < vouched.until && wal.matches(vouched.log);
+    const startCheck = (): Promise<boolean> => {
+      const started = check().finally(() => {
+        running = undefined;
+      });
+      running = started;
+      return started;
     };
     const current = (): boolean | Promise<boolean> => {
       if (stopped) return false;
       if (wal === undefined) return true;
-      if (walUnchanged()) return true;
-      if (running === undefined) {
-        const started = check().finally(() => {
-          running = undefined;
-        });
-        running = started;
-        return started;
+      if (vouched !== undefined) {
+        const now = Date.now();
+        if (now < vouched.until && wal.matches(vouched.log)) {
+          // Still vouched for: the next check starts ahead of the end, so no read waits for it.
+          if (running === undefined && now >= vouched.until - REFRESH_AHEAD_MS) void startCheck();
+          return true;
+        }
       }
+      if (running === undefined) return startCheck();
       // One is running: it may have read the version before this call began. Share the next.
       next ??= running.then(() => {
         next = undefined;

@@ -124,6 +124,38 @@ describe("WalLog", () => {
   });
 });
 
+describe("the store's change watch", () => {
+  it("a steady stream of reads never waits for the periodic check: it starts ahead", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = sqliteStore({ path: path.join(dir, "secrets.db") });
+    const watch = store.changes?.watch(() => {});
+    if (!watch) throw new Error("the SQLite store has a change feed");
+    cleanups.push(
+      () => store.close(),
+      () => watch.close(),
+    );
+    expect(await watch.current()).toBe(true); // opens the store: its set-up writes the log
+    await sleep(SETTLE_MS + 20);
+    expect(await watch.current()).toBe(true); // a check that vouches for the settled log
+    let calls = 0;
+    let waited = 0;
+    const end = Date.now() + 10 * BACKSTOP_MS;
+    while (Date.now() < end) {
+      const answer = watch.current();
+      calls++;
+      if (typeof answer !== "boolean") {
+        waited++;
+        expect(await answer).toBe(true);
+      } else expect(answer).toBe(true);
+      await sleep(5);
+    }
+    expect(calls).toBeGreaterThan(50);
+    // Without the check ahead, one read in each BACKSTOP_MS would wait: about 10 here.
+    expect(waited).toBeLessThanOrEqual(2);
+  });
+});
+
 describe("a cached read on SQLite and another connection's commits", () => {
   it("sees each commit at the next read, whenever it lands (same sizes after a WAL restart)", async () => {
     const { other, read, restartWal } = twoConnections();
