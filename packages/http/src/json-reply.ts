@@ -2,7 +2,7 @@
  * The API's JSON answers, built as plain `Response`s with a plain header object: under
  * `@hono/node-server` such a response is written straight to the socket, where one built through
  * Hono's `c.header`/`c.json` first becomes a `Headers` object (validated, then copied back out).
- * That difference was a third of a metadata GET's time.
+ * That difference was about a tenth of a metadata GET's throughput (40 → 45 % of a bare route).
  */
 
 /**

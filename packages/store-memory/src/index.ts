@@ -324,10 +324,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     name: "memory",
     changes,
 
-    get: (ref: SecretRef) =>
-      op(() => {
-        return read(memoryKey(ref), ref);
-      }),
+    get: (ref: SecretRef) => op(() => read(memoryKey(ref), ref)),
 
     create: (record: StoredRecord) =>
       op(() => {
