@@ -312,13 +312,13 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
    * connection (other processes, other stores on the file, someone editing the file) are seen
    * through `PRAGMA data_version`, which changes exactly when another connection committed, and
    * costs no table read — but one round trip to SQLite's thread (tens of µs). So `current()`
-   * first looks at the database's write-ahead log (see {@link WalLog.seen}): while its signature is
-   * the one a `data_version` check saw, settled, less than {@link BACKSTOP_MS} ago, nobody has
+   * first looks at the database's write-ahead log (see {@link WalLog.seen}): while its signature
+   * is the one a `data_version` check saw, settled, less than {@link BACKSTOP_MS} ago, nobody has
    * committed since, and it answers at once; in the last {@link REFRESH_AHEAD_MS} of that time it
    * also starts the next check, so that reads go on without waiting for it. Otherwise it asks
-   * `data_version` (calls that arrive while one check is running share the next one, which starts
-   * after they arrived) and reports "anything changed" when it moved. A private in-memory database has no other
-   * connection: only this store's writes, reported as they complete.
+   * `data_version` (calls that arrive while one check is running share the next one, which
+   * starts after they arrived) and reports "anything changed" when it moved. A private in-memory
+   * database has no other connection: only this store's writes, reported as they complete.
    */
   const watch = (listener: ChangeListener): ChangeWatch => {
     listeners.add(listener);
