@@ -107,19 +107,20 @@ try {
       `${label.padEnd(46)} ${ms.toFixed(1).padStart(8)} ms  ${ratio.toFixed(2).padStart(5)}x${verdict}`,
     );
   };
+  /** A command beside its floor: the ratio, and the ms envkeep adds over it. */
+  const vsFloor = (label, ms, floor) =>
+    console.log(
+      `  ${label} vs its floor: ${(ms / floor).toFixed(2)}x (what envkeep adds: ${(ms - floor).toFixed(1)} ms)`,
+    );
   console.log(`median of ${ROUNDS} interleaved rounds; ratios against the bare substrate`);
   row('node -e ""  (baseline)', node, node);
   row("envkeep --help", help, node, 1.5);
   row("node printing a commander help (floor of --help)", nodeLoadsCommander, node);
-  console.log(
-    `  --help vs its floor: ${(help / nodeLoadsCommander).toFixed(2)}x (what envkeep adds: ${(help - nodeLoadsCommander).toFixed(1)} ms)`,
-  );
+  vsFloor("--help", help, nodeLoadsCommander);
   row("envkeep secret list  (SQLite, 100 secrets)", list, node);
   row('envkeep run -s secret-7 -- node -e ""', run, node, 2);
   row('node spawning node -e "" (floor of run)', nodeSpawnsNode, node);
-  console.log(
-    `  run vs its floor: ${(run / nodeSpawnsNode).toFixed(2)}x (what envkeep adds: ${(run - nodeSpawnsNode).toFixed(1)} ms)`,
-  );
+  vsFloor("run", run, nodeSpawnsNode);
   row('child_process.spawn node -e ""  (baseline)', rawSpawn, rawSpawn);
   row("secrets.spawn  (resolve 1 named secret + spawn)", coreSpawn, rawSpawn);
   console.log(

@@ -22,21 +22,16 @@ function parseCount(text: string): number | undefined {
  * @throws {UsageError} unless the value is a whole number from 0 to {@link MAX_VERSIONS_LIMIT}.
  */
 export function resolveMaxVersions(flag: string | undefined): number | undefined {
-  if (flag !== undefined) {
-    const value = parseCount(flag);
-    if (value === undefined) {
-      throw new UsageError(
-        `--max-versions takes a whole number from 0 to ${MAX_VERSIONS_LIMIT} (old versions kept per secret)`,
-      );
-    }
-    return value;
-  }
   const fromEnvironment = process.env.ENVKEEP_MAX_VERSIONS;
-  if (fromEnvironment === undefined || fromEnvironment.trim() === "") return undefined;
-  const value = parseCount(fromEnvironment);
+  const [text, rule] =
+    flag !== undefined
+      ? [flag, "--max-versions takes"]
+      : [fromEnvironment, "ENVKEEP_MAX_VERSIONS must be"];
+  if (text === undefined || (flag === undefined && text.trim() === "")) return undefined;
+  const value = parseCount(text);
   if (value === undefined) {
     throw new UsageError(
-      `ENVKEEP_MAX_VERSIONS must be a whole number from 0 to ${MAX_VERSIONS_LIMIT} (old versions kept per secret)`,
+      `${rule} a whole number from 0 to ${MAX_VERSIONS_LIMIT} (old versions kept per secret)`,
     );
   }
   return value;

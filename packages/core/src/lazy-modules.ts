@@ -3,26 +3,27 @@ import { createRequire } from "node:module";
 // Modules most programs never use, loaded on first use instead of when envkeep is imported:
 // child_process (with Node's sockets and streams behind it) only to spawn, dotenv and
 // fs/promises only to read a .env file. A CLI's `--help` or a server's start pays for neither.
+// Each `require` names its module literally: the tests' isolated runner rewrites such calls.
 const require = createRequire(import.meta.url);
 
-let childProcessModule: typeof import("node:child_process") | undefined;
-let fsPromisesModule: typeof import("node:fs/promises") | undefined;
-let dotenvModule: typeof import("dotenv") | undefined;
+/** A getter of what `load` returns, which calls it once, on the getter's first call. */
+function onFirstUse<T>(load: () => T): () => T {
+  let loaded: T | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
 
 /** `node:child_process`, loaded on first call. */
-export function childProcess(): typeof import("node:child_process") {
-  childProcessModule ??= require("node:child_process") as typeof import("node:child_process");
-  return childProcessModule;
-}
+export const childProcess = onFirstUse(
+  () => require("node:child_process") as typeof import("node:child_process"),
+);
 
 /** `node:fs/promises`, loaded on first call. */
-export function fsPromises(): typeof import("node:fs/promises") {
-  fsPromisesModule ??= require("node:fs/promises") as typeof import("node:fs/promises");
-  return fsPromisesModule;
-}
+export const fsPromises = onFirstUse(
+  () => require("node:fs/promises") as typeof import("node:fs/promises"),
+);
 
 /** `dotenv`, loaded on first call. */
-export function dotenv(): typeof import("dotenv") {
-  dotenvModule ??= require("dotenv") as typeof import("dotenv");
-  return dotenvModule;
-}
+export const dotenv = onFirstUse(() => require("dotenv") as typeof import("dotenv"));
