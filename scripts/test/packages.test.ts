@@ -62,9 +62,13 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** What each package ships besides package.json, README.md and dist/**.{js,d.ts}. */
+/**
+ * What each package ships besides package.json, README.md and dist/**.{js,d.ts}. A package whose
+ * bundle holds code copied from others ships their licences.
+ */
 const extraFiles: Record<string, RegExp> = {
-  cli: /^bin\/envkeep\.js$/,
+  cli: /^(bin\/envkeep\.js|dist\/THIRD-PARTY-LICENSES\.txt)$/,
+  core: /^dist\/THIRD-PARTY-LICENSES\.txt$/,
   dashboard: /^assets\/(index\.html|app\.js|api-client\.js|page\.js|history\.js|app\.css)$/,
 };
 
@@ -85,6 +89,9 @@ describe.each(packageDirs)("packages/%s", (dir) => {
         !extraFiles[dir]?.test(file),
     );
     expect(unexpected).toEqual([]);
+    if (extraFiles[dir]?.source.includes("THIRD-PARTY")) {
+      expect(files).toContain("dist/THIRD-PARTY-LICENSES.txt");
+    }
   });
 
   it("is ESM-only, side-effect free, with types first in its exports", () => {
@@ -142,7 +149,10 @@ const appCommands =
   codeBlocks.find((block) => block.lang === "sh" && block.text.includes("node app.mjs"))?.text ??
   "";
 
-/** The packages an app installs: the CLI and every `@envkeep/*` package it needs, transitively. */
+/** The `@envkeep/*` packages the README's app depends on itself (it imports core and the store). */
+const appDependencies = ["cli", "core", "store-sqlite"];
+
+/** The packages an app installs: its own and every `@envkeep/*` package they need, transitively. */
 const appPackages = (() => {
   const found = new Set<string>();
   const visit = (dir: string) => {
@@ -153,7 +163,7 @@ const appPackages = (() => {
       if (dependency) visit(dependency);
     }
   };
-  visit("cli");
+  for (const dir of appDependencies) visit(dir);
   return [...found].sort();
 })();
 const nameOf = (dir: string): string => manifests.get(dir).name;
@@ -184,7 +194,7 @@ const apps: App[] = [
     // send each to its tarball. pnpm 10 runs only the install scripts it is told to.
     manifest: () => ({
       dependencies: Object.fromEntries(
-        ["cli", "core", "store-sqlite"].map((dir) => [nameOf(dir), packed.get(dir)?.version]),
+        appDependencies.map((dir) => [nameOf(dir), packed.get(dir)?.version]),
       ),
       pnpm: {
         overrides: Object.fromEntries(

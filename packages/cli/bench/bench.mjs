@@ -1,6 +1,7 @@
 // Start-up cost of the envkeep CLI next to a bare `node -e ""`, whole processes, in one run, each
 // against its goal (issue 13): `envkeep --help` ≤ 1.5x and `envkeep run -s … -- node -e ""`
-// ≤ 2x; `envkeep secret list` (SQLite, 100 secrets) is shown beside them. Then core's
+// ≤ 2x; `envkeep secret list` (SQLite, 100 secrets) and `run` on a Redis store (when one answers
+// at REDIS_URL or 127.0.0.1:6379) are shown beside them. Then core's
 // `secrets.spawn` next to a bare `child_process.spawn`. Rounds are interleaved (each round runs
 // every command once), and each figure is the median of its rounds. A figure over its goal sets
 // a failing exit code. Beside `run`, its floor: a Node process that does nothing but spawn the
@@ -58,7 +59,45 @@ async function timeAsync(...calls) {
   return samples.map(median);
 }
 
+/**
+ * A Redis store holding one secret under a prefix of this run's, for `envkeep run --store …`, or
+ * undefined when no Redis answers. `remove()` deletes every key written under the prefix.
+ */
+async function redisTarget() {
+  const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const prefix = `envkeep-cli-bench-${process.pid}`;
+  const storeUrl = `${url}${url.includes("?") ? "&" : "?"}prefix=${prefix}&connectTimeoutMs=500`;
+  let manager;
+  try {
+    manager = await SecretManager.open({
+      store: storeUrl,
+      masterKey,
+      importModule: (name) => import(name),
+    });
+    await manager.create("secret-7", { API_KEY: "value-7", REGION: "eu" });
+  } catch {
+    await manager?.close();
+    return undefined;
+  }
+  await manager.close();
+  // The admin client of the store package's own Redis dependency.
+  const { createClient } = createRequire(import.meta.resolve("@envkeep/store-redis"))(
+    "@keyv/redis",
+  );
+  return {
+    storeUrl,
+    async remove() {
+      const admin = await createClient({ url }).connect();
+      for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+        if (keys.length > 0) await admin.unlink(keys);
+      }
+      admin.destroy();
+    },
+  };
+}
+
 console.log(machineLine());
+const redis = await redisTarget();
 const secrets = await SecretManager.open({
   store,
   masterKey,
@@ -73,13 +112,15 @@ try {
   const spawnOnly = `require("node:child_process").spawnSync(process.execPath, ["-e", ""], { stdio: "inherit" })`;
   // The floor of a `--help` written with commander (the CLI's parser): load it, print one help.
   const commanderOnly = `const { Command } = require(${JSON.stringify(commanderPath)}); new Command("envkeep").description("secrets").option("-v, --verbose").outputHelp()`;
-  const [node, help, list, run, nodeSpawnsNode, nodeLoadsCommander] = timeProcesses([
+  const runArgs = ["run", "-s", "secret-7", "--", process.execPath, "-e", ""];
+  const [node, help, list, run, nodeSpawnsNode, nodeLoadsCommander, runOnRedis] = timeProcesses([
     ["-e", ""],
     [bin, "--help"],
     [bin, "secret", "list"],
-    [bin, "run", "-s", "secret-7", "--", process.execPath, "-e", ""],
+    [bin, ...runArgs],
     ["-e", spawnOnly],
     ["-e", commanderOnly],
+    ...(redis ? [[bin, "--store", redis.storeUrl, ...runArgs]] : []),
   ]);
 
   const bareSpawn = () =>
@@ -121,6 +162,8 @@ try {
   row('envkeep run -s secret-7 -- node -e ""', run, node, 2);
   row('node spawning node -e "" (floor of run)', nodeSpawnsNode, node);
   vsFloor("run", run, nodeSpawnsNode);
+  if (runOnRedis === undefined) console.log("(run on Redis: skipped, no Redis answered)");
+  else row('envkeep run … -- node -e ""  (Redis store)', runOnRedis, node);
   row('child_process.spawn node -e ""  (baseline)', rawSpawn, rawSpawn);
   row("secrets.spawn  (resolve 1 named secret + spawn)", coreSpawn, rawSpawn);
   console.log(
@@ -128,5 +171,6 @@ try {
   );
 } finally {
   await secrets.close();
+  await redis?.remove();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,8 +1,9 @@
 import { createRequire } from "node:module";
 
-// Modules most programs never use, loaded on first use instead of when envkeep is imported:
-// child_process (with Node's sockets and streams behind it) only to spawn, dotenv and
-// fs/promises only to read a .env file. A CLI's `--help` or a server's start pays for neither.
+// Modules loaded on first use instead of when envkeep is imported: child_process (with Node's
+// sockets and streams behind it) only to spawn, dotenv and fs/promises only to read a .env file,
+// and the crypto (tweetnacl, node:crypto with its streams, about 7 ms together) only to seal, open
+// or hash. A CLI's `--help`, or a command that fails on its arguments, pays for none of them.
 // Each `require` names its module literally: the tests' isolated runner rewrites such calls.
 const require = createRequire(import.meta.url);
 
@@ -24,6 +25,12 @@ export const childProcess = onFirstUse(
 export const fsPromises = onFirstUse(
   () => require("node:fs/promises") as typeof import("node:fs/promises"),
 );
+
+/** `tweetnacl`, loaded on first call. */
+export const nacl = onFirstUse(() => require("tweetnacl") as typeof import("tweetnacl"));
+
+/** `node:crypto`, loaded on first call. */
+export const nodeCrypto = onFirstUse(() => require("node:crypto") as typeof import("node:crypto"));
 
 /** `dotenv`, loaded on first call. */
 export const dotenv = onFirstUse(() => require("dotenv") as typeof import("dotenv"));

@@ -1,3 +1,4 @@
+import nacl from "tweetnacl";
 import { describe, expect, it } from "vitest";
 import { Keyring } from "../src/crypto/keyring.js";
 import { generateMasterKey } from "../src/crypto/master-key.js";
@@ -9,6 +10,7 @@ import {
   sealRecord,
   verifyRecord,
 } from "../src/crypto/sealed-record.js";
+import { KEY_BYTES, MAC_BYTES, NONCE_BYTES } from "../src/crypto/secretbox-sizes.js";
 import { IntegrityError } from "../src/errors.js";
 import type { StoredRecord } from "../src/store.js";
 
@@ -33,6 +35,14 @@ describe("sealed records (format v2)", () => {
   const seal = (h: RecordHeader = header, e: Record<string, string> = entries): StoredRecord => ({
     ...h,
     sealed: sealRecord(h, e, ring),
+  });
+
+  it("writes out secretbox's sizes as tweetnacl has them", () => {
+    expect([KEY_BYTES, NONCE_BYTES, MAC_BYTES]).toEqual([
+      nacl.secretbox.keyLength,
+      nacl.secretbox.nonceLength,
+      nacl.secretbox.overheadLength,
+    ]);
   });
 
   it("round-trips and says which key sealed it", () => {

@@ -1,10 +1,10 @@
-import { hash } from "node:crypto";
-import nacl from "tweetnacl";
 import { InvalidError } from "../errors.js";
+import { nacl, nodeCrypto } from "../lazy-modules.js";
 import { concatBytes, fromBase64Url, toBase64Url, utf8Encode } from "./encoding.js";
+import { KEY_BYTES } from "./secretbox-sizes.js";
 
 /** Length in bytes of a master key (XSalsa20-Poly1305 key size). */
-export const MASTER_KEY_BYTES = nacl.secretbox.keyLength;
+export const MASTER_KEY_BYTES = KEY_BYTES;
 
 const KEY_PREFIX = "ek1_";
 const CHECKSUM_BYTES = 4;
@@ -26,7 +26,7 @@ export type MasterKeyInput = Uint8Array | string;
  * SHA-512, by Node's native crypto: the same bytes as tweetnacl's `nacl.hash`, without a cold JS
  * SHA-512 (about 2 ms of the CLI's start-up, which derives a key id at every command).
  */
-const sha512 = (bytes: Uint8Array): Uint8Array => hash("sha512", bytes, "buffer");
+const sha512 = (bytes: Uint8Array): Uint8Array => nodeCrypto().hash("sha512", bytes, "buffer");
 
 function checksumOf(key: Uint8Array): Uint8Array {
   return sha512(concatBytes(CHECKSUM_LABEL, key)).subarray(0, CHECKSUM_BYTES);
@@ -58,7 +58,7 @@ export function encodeMasterKey(key: Uint8Array): string {
  * ```
  */
 export function generateMasterKey(): string {
-  return encodeMasterKey(nacl.randomBytes(MASTER_KEY_BYTES));
+  return encodeMasterKey(nacl().randomBytes(MASTER_KEY_BYTES));
 }
 
 function malformed(label: string): InvalidError {
@@ -84,7 +84,7 @@ export function parseMasterKey(input: MasterKeyInput, label = "master key"): Mas
       bytes = decoded.slice(0, MASTER_KEY_BYTES);
       const expected = checksumOf(bytes);
       const given = decoded.slice(MASTER_KEY_BYTES);
-      if (!nacl.verify(expected, given)) {
+      if (!nacl().verify(expected, given)) {
         throw new InvalidError(`${label} failed its checksum: it was mistyped or truncated`);
       }
     } else if (/^[0-9a-fA-F]{64}$/.test(text)) {

@@ -1,6 +1,5 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import nacl from "tweetnacl";
 import { IntegrityError, UnknownKeyError } from "../errors.js";
+import { nacl, nodeCrypto } from "../lazy-modules.js";
 import type { SecretRef, StoredRecord } from "../store.js";
 import {
   concatBytes,
@@ -12,6 +11,7 @@ import {
 } from "./encoding.js";
 import type { Keyring } from "./keyring.js";
 import type { MasterKey } from "./master-key.js";
+import { KEY_BYTES, MAC_BYTES, NONCE_BYTES } from "./secretbox-sizes.js";
 
 /**
  * Envelope encryption of a secret's contents, with every piece of its metadata authenticated.
@@ -38,9 +38,7 @@ import type { MasterKey } from "./master-key.js";
  */
 
 const FORMAT = "v2";
-const NONCE_BYTES = nacl.secretbox.nonceLength;
-const KEY_BYTES = nacl.secretbox.keyLength;
-const BOX_OVERHEAD = NONCE_BYTES + nacl.secretbox.overheadLength;
+const BOX_OVERHEAD = NONCE_BYTES + MAC_BYTES;
 const WRAPPED_BYTES = BOX_OVERHEAD + KEY_BYTES;
 const TAG_BYTES = 32;
 const METADATA_KEY_LABEL = "envkeep/record-metadata-key/v2";
@@ -62,7 +60,7 @@ const metadataKeys = new WeakMap<MasterKey, Buffer>();
 function metadataKeyOf(master: MasterKey): Buffer {
   let key = metadataKeys.get(master);
   if (!key) {
-    key = createHmac("sha256", master.bytes).update(METADATA_KEY_LABEL).digest();
+    key = nodeCrypto().createHmac("sha256", master.bytes).update(METADATA_KEY_LABEL).digest();
     metadataKeys.set(master, key);
   }
   return key;
@@ -126,7 +124,8 @@ function headerText(header: RecordHeader, keyId: string, wrappedText: string): s
 }
 
 function tagOf(master: MasterKey, header: RecordHeader, wrappedText: string): Buffer {
-  return createHmac("sha256", metadataKeyOf(master))
+  return nodeCrypto()
+    .createHmac("sha256", metadataKeyOf(master))
     .update(headerText(header, master.id, wrappedText), "utf8")
     .digest();
 }
@@ -161,7 +160,7 @@ function authenticate(record: StoredRecord, keyring: Keyring): VerifiedRecord {
   const parsed = parseSealed(record.sealed, record);
   const master = masterOf(parsed, keyring, record);
   const expected = tagOf(master, record, parsed.wrappedText);
-  if (!timingSafeEqual(expected, parsed.tag)) {
+  if (!nodeCrypto().timingSafeEqual(expected, parsed.tag)) {
     throw new IntegrityError(
       `${describeSecret(record)} failed authentication: its record was altered, moved from another secret, or replaced by older contents`,
     );
@@ -170,12 +169,12 @@ function authenticate(record: StoredRecord, keyring: Keyring): VerifiedRecord {
 }
 
 function boxWith(message: Uint8Array, key: Uint8Array): Uint8Array {
-  const nonce = nacl.randomBytes(NONCE_BYTES);
-  return concatBytes(nonce, nacl.secretbox(message, nonce, key));
+  const nonce = nacl().randomBytes(NONCE_BYTES);
+  return concatBytes(nonce, nacl().secretbox(message, nonce, key));
 }
 
 function unboxWith(boxed: Uint8Array, key: Uint8Array): Uint8Array | null {
-  return nacl.secretbox.open(boxed.subarray(NONCE_BYTES), boxed.subarray(0, NONCE_BYTES), key);
+  return nacl().secretbox.open(boxed.subarray(NONCE_BYTES), boxed.subarray(0, NONCE_BYTES), key);
 }
 
 function unwrapDataKey(parsed: ParsedSealed, master: MasterKey, identity: SecretRef): Uint8Array {
@@ -206,7 +205,7 @@ export function sealRecord(
   keyring: Keyring,
 ): string {
   const plaintext = utf8Encode(JSON.stringify(entries));
-  const dataKey = nacl.randomBytes(KEY_BYTES);
+  const dataKey = nacl().randomBytes(KEY_BYTES);
   try {
     return assemble(header, dataKey, toBase64Url(boxWith(plaintext, dataKey)), keyring);
   } finally {

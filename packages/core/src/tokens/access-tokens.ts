@@ -1,4 +1,3 @@
-import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   ForbiddenError,
   IntegrityError,
@@ -6,6 +5,7 @@ import {
   NotFoundError,
   UnauthorizedError,
 } from "../errors.js";
+import { nodeCrypto } from "../lazy-modules.js";
 import { scanScope } from "../records/listing.js";
 import type { SealedRecords } from "../records/sealed-records.js";
 import { createSecret, deleteSecret, updateSecret } from "../records/writes.js";
@@ -77,7 +77,7 @@ const TOKEN_PATTERN = /^ekt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const ID_PATTERN = /^[0-9a-f]{16}$/;
 
 /** SHA-256 of a token's secret part (one-shot `crypto.hash`: each API request pays one). */
-const hashOf = (secret: string): Buffer => hash("sha256", secret, "buffer");
+const hashOf = (secret: string): Buffer => nodeCrypto().hash("sha256", secret, "buffer");
 
 interface Verified {
   info: AccessTokenInfo;
@@ -181,8 +181,8 @@ export class AccessTokens {
       for (const environment of environments) assertEnvironmentName(environment);
     }
     const expiresAt = parseExpiry(options.expiresAt);
-    const id = randomBytes(8).toString("hex");
-    const secret = randomBytes(32).toString("base64url");
+    const id = nodeCrypto().randomBytes(8).toString("hex");
+    const secret = nodeCrypto().randomBytes(32).toString("base64url");
     const entries: TokenEntries = {
       HASH: hashOf(secret).toString("hex"),
       NAME: options.name,
@@ -240,7 +240,7 @@ export class AccessTokens {
       this.#verified.set(id, known);
     }
     const given = hashOf(secret);
-    if (known.hash.length !== given.length || !timingSafeEqual(given, known.hash)) {
+    if (known.hash.length !== given.length || !nodeCrypto().timingSafeEqual(given, known.hash)) {
       throw new UnauthorizedError("unknown or revoked access token");
     }
     if (known.info.expiresAt && known.info.expiresAt.getTime() <= now) {
@@ -285,7 +285,7 @@ export class AccessTokens {
       // Remembered as unusable (a random hash matches nothing) so a flood of one id stays cheap.
       return {
         info: { id } as AccessTokenInfo,
-        hash: randomBytes(32),
+        hash: nodeCrypto().randomBytes(32),
         until: now + TOKEN_CACHE_MS,
       };
     }
