@@ -63,11 +63,11 @@ afterAll(async () => {
 });
 
 /**
- * What each package ships besides package.json, README.md and dist/**.{js,d.ts}. A package whose
- * bundle holds code copied from others ships their licences.
+ * What each package ships besides package.json, README.md and dist/**.{js,cjs,d.ts}. A package
+ * whose bundle holds code copied from others ships their licences.
  */
 const extraFiles: Record<string, RegExp> = {
-  cli: /^(bin\/envkeep\.js|dist\/THIRD-PARTY-LICENSES\.txt)$/,
+  cli: /^(bin\/envkeep\.cjs|dist\/THIRD-PARTY-LICENSES\.txt)$/,
   core: /^dist\/THIRD-PARTY-LICENSES\.txt$/,
   dashboard: /^assets\/(index\.html|app\.js|api-client\.js|page\.js|history\.js|app\.css)$/,
 };
@@ -85,7 +85,7 @@ describe.each(packageDirs)("packages/%s", (dir) => {
       (file) =>
         file !== "package.json" &&
         file !== "README.md" &&
-        !/^dist\/.+\.(js|d\.ts)$/.test(file) &&
+        !/^dist\/.+\.(c?js|d\.ts)$/.test(file) &&
         !extraFiles[dir]?.test(file),
     );
     expect(unexpected).toEqual([]);

@@ -7,7 +7,7 @@
 // a failing exit code. Beside `run`, its floor: a Node process that does nothing but spawn the
 // same child — two Node starts, which no CLI written in Node can go below; beside `--help`, a Node
 // process that loads commander (the CLI's argument parser) and prints one help.
-// Runs the BUILT packages, as installed: bin/envkeep.js (`pnpm bench` at the root builds first).
+// Runs the BUILT packages, as installed: bin/envkeep.cjs (`pnpm bench` at the root builds first).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,7 +18,8 @@ import { machineLine, median } from "../../../scripts/bench-kit.mjs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 // BENCH_ENVKEEP_BIN measures another build of the CLI (say, an older commit's) the same way.
-const bin = process.env.BENCH_ENVKEEP_BIN ?? path.resolve(import.meta.dirname, "../bin/envkeep.js");
+const bin =
+  process.env.BENCH_ENVKEEP_BIN ?? path.resolve(import.meta.dirname, "../bin/envkeep.cjs");
 const commanderPath = createRequire(path.resolve(import.meta.dirname, "../package.json")).resolve(
   "commander",
 );

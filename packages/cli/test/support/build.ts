@@ -21,9 +21,9 @@ import { promisify } from "node:util";
 const execFileAsync = promisify(execFile);
 
 export const root = path.resolve(import.meta.dirname, "../../../..");
-/** The `envkeep` command as installed: the committed bin/envkeep.js, which loads dist/bin.js. */
-export const bin = path.join(root, "packages/cli/bin/envkeep.js");
-const builtBin = path.join(root, "packages/cli/dist/bin.js");
+/** The `envkeep` command as installed: the committed bin/envkeep.cjs, which loads dist/bin.cjs. */
+export const bin = path.join(root, "packages/cli/bin/envkeep.cjs");
+const builtBin = path.join(root, "packages/cli/dist/bin.cjs");
 
 /** The packages to build, in dependency order: those of one stage build side by side. */
 const stages = [

@@ -18,7 +18,7 @@ export interface CliOptions {
   cwd?: string;
 }
 
-/** Runs `node packages/cli/bin/envkeep.js …args` as a user would, with pipes (not a terminal). */
+/** Runs `node packages/cli/bin/envkeep.cjs …args` as a user would, with pipes (not a terminal). */
 export function envkeep(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const key of ["PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT"]) {

@@ -1,5 +1,5 @@
 /**
- * A real `envkeep serve` (the CLI built from this repository: `packages/cli/bin/envkeep.js`) as a
+ * A real `envkeep serve` (the CLI built from this repository: `packages/cli/bin/envkeep.cjs`) as a
  * child process on a random port, and the real CLI for `envkeep token …`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
