@@ -105,18 +105,21 @@ const requireCommonJs = {
       contents: `module.exports = require(${JSON.stringify(args.path)});`,
       loader: "js",
     }));
-    // The module's properties, each read from the module loaded on first use.
+    // The module's properties, each read from the module loaded on first use. Its export names
+    // are read here, at build time: esbuild copies an imported module's properties (`__toESM`)
+    // when the importing module starts, and listing them must not load it. Each is a getter.
     build.onLoad({ filter: /.*/, namespace: "lazy-require" }, (args) => ({
       contents: `let loaded;
 const load = () => (loaded ??= require(${JSON.stringify(args.path)}));
+const names = ${JSON.stringify(Object.keys(packageRequire(args.path)))};
 module.exports = new Proxy({}, {
   get: (_, key) => load()[key],
-  has: (_, key) => key in load(),
-  ownKeys: () => Reflect.ownKeys(load()),
-  getOwnPropertyDescriptor: (_, key) => {
-    const descriptor = Reflect.getOwnPropertyDescriptor(load(), key);
-    return descriptor && { ...descriptor, configurable: true };
-  },
+  has: (_, key) => names.includes(key) || key in load(),
+  ownKeys: () => names,
+  getOwnPropertyDescriptor: (_, key) =>
+    names.includes(key)
+      ? { get: () => load()[key], enumerable: true, configurable: true }
+      : undefined,
 });`,
       loader: "js",
     }));

@@ -1,6 +1,6 @@
 /**
  * What `envkeep` loads to start: a command loads the store its URL names and nothing else (no
- * Redis client for SQLite, no HTTP stack outside `serve`, no store and no crypto for `--help`),
+ * Redis client for SQLite, no HTTP stack outside `serve`, not even core for `--help`),
  * and the CLI itself is a few bundled CommonJS files, each store package in a file of its own.
  * Speed itself is measured by `pnpm bench`, never here.
  */
@@ -73,12 +73,13 @@ function packagesOf(files: string[]): Set<string> {
   return names;
 }
 
-it("--help loads the CLI (with commander in it) and core only: no store, no HTTP stack", () => {
-  expect([...packagesOf(loaded(["--help"]).files)].sort()).toEqual([
-    "@envkeep/cli",
-    "@envkeep/core",
-    "commander",
-  ]);
+it("--help loads the CLI (with commander in it) only: no core, no store, no HTTP stack", () => {
+  expect([...packagesOf(loaded(["--help"]).files)].sort()).toEqual(["@envkeep/cli", "commander"]);
+});
+
+it("core loads at its first use: help for a command needs none of it, the command does", () => {
+  expect(packagesOf(loaded(["secret", "--help"]).files)).not.toContain("@envkeep/core");
+  expect(packagesOf(loaded(["key", "generate"]).files)).toContain("@envkeep/core");
 });
 
 it("--help loads no child_process, no crypto, no dotenv, no fs/promises of its own", () => {
