@@ -15,12 +15,13 @@
 // package named after --lazy-entry, where code `import()`s it, is bundled into a file of its own
 // (dist/<last part of its name>.cjs), required when that import runs.
 //
-// Every dependency and peer dependency stays an import of its own package (so that one copy of
-// @envkeep/core is shared by everything a process loads, and native modules stay where they are
-// installed), except those named after --inline, which are copied into the bundle with whatever
-// they import that is not a dependency of this package (the CLI copies in its store packages with
-// their keyv adapters and Redis client: @redis/client alone is 420 files, about 90 ms of a
-// Redis-backed command's start). The licence texts of copied-in packages go to
+// Every dependency and peer dependency stays an import (or require) of its own package (so that
+// one copy of @envkeep/core is shared by everything a process loads, and native modules stay where
+// they are installed), except those named after --inline; those, and whatever else the code
+// reaches (devDependencies and what they import), are copied into the bundle. The CLI copies in
+// commander and its store packages (devDependencies), with their keyv adapters and the Redis
+// client: @redis/client alone is 420 files, about 90 ms of a Redis-backed command's start when
+// loaded one by one from node_modules. The licence texts of copied-in packages go to
 // dist/THIRD-PARTY-LICENSES.txt, with those of the packages named after --notice (code copied into
 // the sources by a generator, as core's validators hold ajv's).
 // CommonJS dependencies named after --require, and Node's own modules, are loaded with require()
@@ -67,6 +68,9 @@ const {
   "--lazy-entry": lazyEntryNames,
 } = parseArgs(process.argv.slice(2));
 if (format !== "esm" && format !== "cjs") throw new Error(`unknown format ${format}`);
+if (format !== "cjs" && lazyEntryNames.length > 0)
+  throw new Error("--lazy-entry needs --format cjs");
+const packageRequire = createRequire(path.resolve("package.json"));
 const lazy = new Set(lazyNames);
 const inline = new Set(inlined);
 const requireNames = new Set(required);
@@ -125,7 +129,7 @@ module.exports = new Proxy({}, {
     }));
   },
 };
-const packageRequire = createRequire(path.resolve("package.json"));
+
 /** (cjs) Output name of each entry: src/bin.ts → bin; a --lazy-entry @scope/name → name. */
 const entryNames = Object.fromEntries([
   ...entryPoints.map((file) => [path.basename(file, path.extname(file)), path.resolve(file)]),
